@@ -7,7 +7,7 @@
 tensor([2., 4.])
 """
 
-from autonet import functional, nn, testing
+from autonet import data, functional, io, nn, testing
 from autonet.engine.autograd import backward, grad
 from autonet.engine.dtypes import (
     bool_,
@@ -46,6 +46,7 @@ from autonet.engine.grad_mode import enable_grad, is_grad_enabled, no_grad, set_
 from autonet.engine.ops import *  # noqa: F403  (every operation as a function: an.exp, an.sum, ...)
 from autonet.engine.random import default_generator, manual_seed
 from autonet.engine.tensor import Tensor, as_tensor
+from autonet.io import load, save
 
 bool = bool_
 

@@ -195,6 +195,13 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
+    def draw(self, **kwargs: Any) -> Any:
+        """The graph that computed this tensor as a ``graphviz.Digraph``: a shortcut for
+        ``autonet.viz.draw_graph(self, **kwargs)`` (needs the ``viz`` extra)."""
+        from autonet.viz import draw_graph  # NOTE: imported here so the engine needs no graphviz
+
+        return draw_graph(self, **kwargs)
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
