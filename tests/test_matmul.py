@@ -66,3 +66,19 @@ def test_matmul_errors_name_the_shapes():
         an.tensor(1.0) @ an.zeros(3)
     with pytest.raises(ValueError, match=r"matmul: \(2, 3, 4\) @ \(5, 4, 2\): batch axes"):
         an.zeros(2, 3, 4) @ an.zeros(5, 4, 2)
+
+
+@given(
+    rows=st.integers(0, 4), inner=st.integers(0, 4), out=st.integers(0, 4), batch=st.integers(0, 2)
+)
+def test_linear_layer_form_gives_gradients_in_the_weights_layout(rows, inner, out, batch):
+    """x @ W.T (a transposed view): W's gradient is right and comes back contiguous."""
+    x = an.randn(*(2,) * batch, rows, inner, dtype=an.float64, requires_grad=True)
+    w = an.randn(out, inner, dtype=an.float64, requires_grad=True)
+    assert gradcheck(lambda x, w: x @ w.T, (x, w))
+    assert gradgradcheck(lambda x, w: x @ w.T, (x, w))
+    (x @ w.T).sum().backward()
+    n = 2**batch * rows
+    expected = np.ones((n, out)).T @ x.numpy().reshape(n, inner)
+    assert_close(w.grad, expected, rtol=1e-12, atol=1e-12)
+    assert w.grad.numpy().flags.c_contiguous

@@ -7,6 +7,7 @@ Broadcast inputs get their gradient summed back to their shape by the engine.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,13 @@ class MatMul(Function):
         if need_b:
             if b.ndim == 2 and a.ndim > 2:
                 # a weight shared across batch axes: fold them into rows, one matrix product
-                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])  # (k, m)
+                rows = math.prod(a.shape[:-1])  # NOTE: not -1, which fails for size 0
+                a, g = a.reshape(rows, a.shape[-1]), g.reshape(rows, g.shape[-1])
+            if b.ndim == 2 and a.ndim == 2 and _transposed(b):
+                # NOTE: b is a transposed view (x @ W.T in a linear layer): computing gᵀa and
+                # viewing it transposed gives W's gradient in W's own, contiguous layout, which
+                # makes every later use of it (accumulation, the optimizer's update) faster.
+                gb = (g.T @ a).T  # (k, m)
             else:
                 gb = a.swapaxes(-1, -2) @ g  # (..., k, m)
             if b_vector:
@@ -164,6 +171,11 @@ class MatMul(Function):
         if ka != kb:
             return ValueError(f"matmul: {sa} @ {sb}: inner sizes {ka} and {kb} differ")
         return broadcast_error(f"matmul: {sa} @ {sb}: batch axes", sa[:-2], sb[:-2])
+
+
+def _transposed(x: Any) -> bool:
+    """True for an array laid out in memory as the transpose of a contiguous one."""
+    return type(x) is np.ndarray and x.flags.f_contiguous and not x.flags.c_contiguous
 
 
 class Cast(Function):
