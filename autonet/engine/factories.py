@@ -40,7 +40,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (numbers, nested lists, arrays, tensors).
 
     Floating data becomes the default dtype (float32) unless ``dtype`` is given; Python ints
-    become int64.
+    become int64; a tensor keeps its dtype.
 
     >>> import autonet as an
     >>> an.tensor([[1.0, 2.0]], requires_grad=True)

@@ -420,10 +420,12 @@ def _make(data: np.ndarray, grad_fn: Any) -> Tensor:
 
 def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     """The array a new tensor holds: floats become the default dtype unless ``dtype`` says
-    otherwise; Python ints become int64; bools stay bool."""
-    dt = as_dtype(dtype)
+    otherwise; Python ints become int64; bools stay bool. A Tensor keeps its dtype."""
     if isinstance(data, Tensor):
         data = data.data
+        if dtype is None:
+            dtype = data.dtype
+    dt = as_dtype(dtype)
     try:
         arr = np.array(data, dtype=dt, copy=copy) if copy else np.asarray(data, dtype=dt)
     except (ValueError, TypeError) as e:

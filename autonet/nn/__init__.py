@@ -1,7 +1,7 @@
 """Neural-network building blocks: Module and Parameter, layers, activations, losses,
 initializers, and the MLP."""
 
-from autonet.nn import functional, init
+from autonet.nn import functional, init, utils
 from autonet.nn.activation import (
     ELU,
     GELU,
