@@ -87,3 +87,9 @@ def test_digits_reaches_97_percent_and_reloads_the_same(tmp_path):
     accuracy, reloaded = numbers_after(r"accuracy ([\d.]+)%", out)
     assert accuracy >= 97.0 and reloaded == accuracy
     assert path.stat().st_size > 0
+
+
+def test_digits_cnn_reaches_98_percent():
+    out = run("digits_cnn.py")
+    assert numbers_after(r"test accuracy ([\d.]+)%", out)[0] >= 98.0
+    assert "Conv2d" in out  # the summary lists the layers

@@ -15,6 +15,15 @@ from autonet.functional.activation import (
     softplus,
     tanh,
 )
+from autonet.functional.conv import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    dropout2d,
+    embedding,
+    max_pool2d,
+)
 from autonet.functional.layers import batch_norm, dropout, layer_norm, linear, one_hot
 from autonet.functional.loss import (
     binary_cross_entropy,
@@ -27,8 +36,9 @@ from autonet.functional.loss import (
 )
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "dropout", "elu", "gelu", "huber_loss", "identity", "l1_loss", "layer_norm", "leaky_relu",
-    "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid", "silu",
-    "softmax", "softplus", "tanh",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout",
+    "dropout2d", "elu", "embedding", "gelu", "huber_loss", "identity", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "relu",
+    "sigmoid", "silu", "softmax", "softplus", "tanh",
 ]  # fmt: skip

@@ -1,5 +1,5 @@
 """Neural-network building blocks: Module and Parameter, layers, activations, losses,
-initializers, and the MLP."""
+initializers, the MLP, and convolutional layers."""
 
 from autonet.nn import functional, init, utils
 from autonet.nn.activation import (
@@ -17,7 +17,24 @@ from autonet.nn.activation import (
     get_activation,
 )
 from autonet.nn.containers import ModuleDict, ModuleList, Sequential
-from autonet.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, LayerNorm, Linear
+from autonet.nn.conv import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Dropout2d,
+    Embedding,
+    MaxPool2d,
+)
+from autonet.nn.layers import (
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    Flatten,
+    Identity,
+    LayerNorm,
+    Linear,
+)
 from autonet.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,

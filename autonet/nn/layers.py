@@ -1,4 +1,4 @@
-"""Layers: Linear, Identity, Flatten, Dropout, LayerNorm, BatchNorm1d."""
+"""Layers: Linear, Identity, Flatten, Dropout, LayerNorm, BatchNorm1d, BatchNorm2d."""
 
 from __future__ import annotations
 
@@ -144,11 +144,14 @@ class BatchNorm1d(Module):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
+    expected = ("(N, {C})", "(N, {C}, L)")  # the input shapes this layer takes
+
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        shapes = [s.format(C=self.num_features) for s in self.expected]
+        if x.ndim not in [s.count(",") + 1 for s in shapes] or x.shape[1] != self.num_features:
             raise ValueError(
-                f"{type(self).__name__}({self.num_features}): expected input (N, "
-                f"{self.num_features}) or (N, {self.num_features}, L), got shape {x.shape}"
+                f"{type(self).__name__}({self.num_features}): expected input "
+                f"{' or '.join(shapes)}, got shape {x.shape}"
             )
         use_batch = self.training or self.running_mean is None
         if self.training and self.num_batches_tracked is not None:
@@ -158,3 +161,17 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Normalize each channel of (N, C, H, W) images over the batch and the pixels; the same
+    parameters and running statistics as :class:`BatchNorm1d`.
+
+    >>> import autonet as an
+    >>> bn = an.nn.BatchNorm2d(3)
+    >>> y = bn(an.randn(4, 3, 5, 5) * 10 + 2)
+    >>> y.mean(axis=(0, 2, 3)).abs().max().item() < 1e-5, y.var(axis=(0, 2, 3)).numpy().round(4)
+    (True, array([1., 1., 1.], dtype=float32))
+    """
+
+    expected = ("(N, {C}, H, W)",)

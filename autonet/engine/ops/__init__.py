@@ -21,6 +21,7 @@ from autonet.engine.ops.compare import (
     ne,
     sign,
 )
+from autonet.engine.ops.conv import fold, unfold
 from autonet.engine.ops.elementwise import (
     abs,
     clamp,
@@ -112,6 +113,6 @@ OPERATORS = {
 }
 
 __all__ = [
-    *METHODS, "getitem", "where", "concatenate", "cat", "stack", "pad",
+    *METHODS, "getitem", "where", "concatenate", "cat", "stack", "pad", "fold", "unfold",
     "logical_and", "logical_or", "logical_xor", "logical_not",
 ]  # fmt: skip

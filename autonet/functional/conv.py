@@ -1,0 +1,329 @@
+"""Convolution and pooling, composed from the engine's sliding windows (``unfold``) and its
+matrix product, so every gradient (and every gradient of a gradient) comes from the engine.
+
+A 2-D convolution of ``x`` (N, C, H, W) with ``weight`` (O, C, kH, kW) is
+
+    y[n, o, p, q] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x[n, c, p·s₁ + i·d₁, q·s₂ + j·d₂]
+
+(a cross-correlation, as in every deep-learning library). Gathering the windows as the rows
+of a matrix — one row per output position, one column per (c, i, j) — turns the sum into one
+matrix product: ``rows @ Wᵀ`` ("im2col"). Pooling takes the max or the mean of each window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autonet.engine.factories import tensor
+from autonet.engine.ops import pad, unfold, where
+from autonet.engine.ops.conv import _pair
+from autonet.engine.random import default_generator
+from autonet.engine.tensor import Tensor, as_tensor
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "dropout2d", "embedding",
+    "max_pool2d",
+]  # fmt: skip
+
+
+def conv2d(
+    x: Any,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation) of ``x`` (N, C, H, W) or (C, H, W) with ``weight``
+    (O, C/groups, kH, kW), plus ``bias`` (O,), as PyTorch's ``conv2d``.
+
+    ``padding`` is an int, a pair, ``"valid"`` (none) or ``"same"`` (the output keeps H and W;
+    stride 1 only). With ``groups`` g the channels split into g groups, each convolved with its
+    own O/g filters. Output size per axis: ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1.
+
+    >>> import autonet as an
+    >>> x = an.arange(16.0).reshape(1, 1, 4, 4)
+    >>> an.nn.functional.conv2d(x, an.ones(1, 1, 2, 2), stride=2)   # sums of 2×2 blocks
+    tensor([[[[10., 18.],
+              [42., 50.]]]])
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(
+            f"conv2d: expected input (N, C, H, W) or (C, H, W) and weight (O, C/groups, kH, kW), "
+            f"got input {x.shape} and weight {weight.shape}"
+        )
+    n, c, _, _ = x.shape
+    o, cg, kh, kw = weight.shape
+    _check_groups("conv2d", groups, c, o)
+    if c != cg * groups:
+        raise ValueError(
+            f"conv2d: input {x.shape} has {c} channels but weight {weight.shape} expects "
+            f"{cg * groups} ({cg} per group × {groups} groups)"
+        )
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"conv2d: bias of shape {bias.shape} should be ({o},), one per filter")
+    stride_ = _pair("conv2d", "stride", stride, 1)
+    dilation_ = _pair("conv2d", "dilation", dilation, 1)
+    x = _pad("conv2d", x, padding, (kh, kw), stride_, dilation_)
+    _check_fits("conv2d", x, (kh, kw), dilation_, weight.shape)
+
+    cols = unfold(x, (kh, kw), stride_, dilation_)  # (N, C, OH, OW, kH, kW), a view
+    oh, ow = cols.shape[2], cols.shape[3]
+    if groups == 1:
+        rows = cols.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)  # im2col
+        y = rows @ weight.reshape(o, c * kh * kw).T  # (N·OH·OW, O)
+        if bias is not None:
+            y = y + bias
+        y = y.reshape(n, oh, ow, o).permute(0, 3, 1, 2)
+    else:
+        # One matrix product per group, batched: (G, N·OH·OW, C/G·kH·kW) @ (G, C/G·kH·kW, O/G).
+        rows = cols.reshape(n, groups, cg, oh, ow, kh, kw).permute(1, 0, 3, 4, 2, 5, 6)
+        rows = rows.reshape(groups, n * oh * ow, cg * kh * kw)
+        y = rows @ weight.reshape(groups, o // groups, cg * kh * kw).swapaxes(1, 2)
+        y = y.reshape(groups, n, oh, ow, o // groups).permute(1, 0, 4, 2, 3).reshape(n, o, oh, ow)
+        if bias is not None:
+            y = y + bias.reshape(1, o, 1, 1)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(
+    x: Any,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int = 1,
+    padding: Any = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of ``x`` (N, C, L) or (C, L) with ``weight`` (O, C/groups, k): a 2-D
+    convolution over a height of one.
+
+    >>> import autonet as an
+    >>> an.nn.functional.conv1d(an.tensor([[[1.0, 2.0, 3.0, 4.0]]]), an.tensor([[[1.0, -1.0]]]))
+    tensor([[[-1., -1., -1.]]])
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim not in (2, 3) or weight.ndim != 3:
+        raise ValueError(
+            f"conv1d: expected input (N, C, L) or (C, L) and weight (O, C/groups, k), got input "
+            f"{x.shape} and weight {weight.shape}"
+        )
+    if not isinstance(padding, str):
+        padding = (0, _one("conv1d", "padding", padding))
+    y = conv2d(x.unsqueeze(-2), weight.unsqueeze(-2), bias,
+               stride=(1, _one("conv1d", "stride", stride)), padding=padding,
+               dilation=(1, _one("conv1d", "dilation", dilation)), groups=groups)  # fmt: skip
+    return y.squeeze(-2)
+
+
+def max_pool2d(
+    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> Tensor:
+    """The maximum of each window (padding counts as −∞). ``stride`` defaults to the kernel.
+
+    NOTE: when several elements of a window tie for the maximum they share its gradient
+    equally (the engine's rule for ``max``); PyTorch gives it all to one of them.
+
+    >>> import autonet as an
+    >>> an.nn.functional.max_pool2d(an.arange(16.0).reshape(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    x, kernel, stride_, padding_ = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+    dilation_ = _pair("max_pool2d", "dilation", dilation, 1)
+    x = _pad_pairs(x, padding_, -np.inf)
+    _check_fits("max_pool2d", x, kernel, dilation_)
+    return unfold(x, kernel, stride_, dilation_).max(axis=(-2, -1))
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean of each window. Padded zeros count in the mean (PyTorch's default) unless
+    ``count_include_pad=False``; ``divisor_override`` divides every sum by a fixed number.
+
+    >>> import autonet as an
+    >>> x = an.ones(1, 1, 2, 2)
+    >>> an.nn.functional.avg_pool2d(x, 2, stride=1, padding=1)[0, 0, 0]
+    tensor([0.25, 0.5 , 0.25])
+    >>> an.nn.functional.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False)[0, 0, 0]
+    tensor([1., 1., 1.])
+    """
+    x, kernel, stride_, padding_ = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+    h, w = x.shape[-2:]
+    x = _pad_pairs(x, padding_, 0.0)
+    _check_fits("avg_pool2d", x, kernel, (1, 1))
+    sums = unfold(x, kernel, stride_).sum(axis=(-2, -1))
+    if divisor_override is not None:
+        return sums / divisor_override
+    if count_include_pad or not any(padding_):
+        return sums / (kernel[0] * kernel[1])
+    # How many real (unpadded) elements each window covers: the same windows over a mask.
+    inside = np.pad(np.ones((h, w), x.dtype), [(p, p) for p in padding_])
+    sh, sw = stride_
+    counts = np.lib.stride_tricks.sliding_window_view(inside, kernel)[::sh, ::sw].sum(axis=(-2, -1))
+    return sums / counts
+
+
+def adaptive_avg_pool2d(x: Any, output_size: Any) -> Tensor:
+    """Average over bins chosen so the output has ``output_size`` (an int, a pair, or None in
+    a pair to keep that axis). Bin i of an axis of n covers ⌊i·n/m⌋ to ⌈(i+1)·n/m⌉, as in
+    PyTorch; the means are two matrix products, y = Pₕ · x · Pᵥᵀ, with averaging matrices P.
+
+    >>> import autonet as an
+    >>> an.nn.functional.adaptive_avg_pool2d(an.arange(16.0).reshape(1, 1, 4, 4), 1)
+    tensor([[[[7.5]]]])
+    """
+    x = as_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got {x.shape}")
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    h, w = x.shape[-2:]
+    oh, ow = (n if m is None else int(m) for m, n in zip(output_size, (h, w)))
+    if min(oh, ow) < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
+    rows, cols = _bins(h, oh, x.dtype), _bins(w, ow, x.dtype)
+    return tensor(rows, dtype=x.dtype) @ x @ tensor(cols, dtype=x.dtype).T
+
+
+def _bins(n: int, m: int, dtype: Any) -> np.ndarray:
+    """The (m, n) matrix whose row i averages bin i of an axis of n."""
+    p = np.zeros((m, n), dtype)
+    for i in range(m):
+        start, stop = (i * n) // m, -((-(i + 1) * n) // m)
+        p[i, start:stop] = 1.0 / (stop - start)
+    return p
+
+
+def dropout2d(x: Any, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels (each (n, c) feature map) with probability ``p``, scaling the rest
+    by 1/(1 − p); the identity when not ``training``.
+
+    >>> import autonet as an
+    >>> y = an.nn.functional.dropout2d(an.ones(8, 4, 3, 3), 0.5)
+    >>> sorted(set(y.sum(axis=(2, 3)).flatten().tolist()))   # channels all 0 or all 2
+    [0.0, 18.0]
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: probability must be between 0 and 1, got {p}")
+    x = as_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W), got {x.shape}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    keep = default_generator().random(x.shape[:-2] + (1, 1)) >= p
+    return x * (keep / (1 - p)).astype(x.dtype)
+
+
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` of any shape;
+    the result has shape ``indices.shape + (dim,)``. Rows picked at ``padding_idx`` pass no
+    gradient back to ``weight``.
+
+    >>> import autonet as an
+    >>> table = an.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]])
+    >>> an.nn.functional.embedding(an.tensor([[2, 1]]), table)
+    tensor([[[3., 4.],
+             [1., 2.]]])
+    """
+    idx = as_tensor(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    count = weight.shape[0]
+    if idx.size and (idx.data.min() < -count or idx.data.max() >= count):
+        raise IndexError(
+            f"embedding: index {int(idx.data.max() if idx.data.max() >= count else idx.data.min())}"
+            f" out of range for {count} embeddings"
+        )
+    rows = weight[idx.data]
+    if padding_idx is not None:
+        mask = tensor((idx.data == padding_idx % count)[..., None])
+        rows = where(mask, rows.detach(), rows)
+    return rows
+
+
+# ---- argument handling ----------------------------------------------------------------------
+
+
+def _one(op: str, name: str, value: Any) -> int:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{op}: {name} must be an int or a 1-tuple, got {value!r}")
+        (value,) = value
+    return value
+
+
+def _check_groups(op: str, groups: int, channels: int, filters: int) -> None:
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if channels % groups or filters % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide both the input channels ({channels}) and the "
+            f"output channels ({filters})"
+        )
+
+
+def _pad(op: str, x: Tensor, padding: Any, kernel: tuple[int, int], stride: tuple[int, int],
+         dilation: tuple[int, int]) -> Tensor:  # fmt: skip
+    """``x`` padded with zeros on its last two axes as ``padding`` says."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return x
+        if padding != "same":
+            raise ValueError(
+                f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
+            )
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        pairs = [(t // 2, t - t // 2) for t in totals]  # the extra one (if odd) after, as PyTorch
+    else:
+        pairs = [(p, p) for p in _pair(op, "padding", padding, 0)]
+    return _pad_pairs(x, [p for p, _ in pairs], 0.0, after=[q for _, q in pairs])
+
+
+def _pad_pairs(x: Tensor, before: Any, value: float, after: Any = None) -> Tensor:
+    after = before if after is None else after
+    if not any(before) and not any(after):
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(before[0], after[0]), (before[1], after[1])]
+    return pad(x, widths, constant_values=value)
+
+
+def _check_fits(op: str, x: Tensor, kernel: Any, dilation: Any, weight_shape: Any = None) -> None:
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(s > n for s, n in zip(spans, x.shape[-2:])):
+        what = f"weight {weight_shape}" if weight_shape is not None else f"kernel {tuple(kernel)}"
+        raise ValueError(
+            f"{op}: {what} spans {spans} (with dilation {tuple(dilation)}), larger than the "
+            f"padded input's {tuple(x.shape[-2:])} (input shape after padding {x.shape})"
+        )
+
+
+def _pool_args(op: str, x: Any, kernel_size: Any, stride: Any, padding: Any) -> tuple:
+    x = as_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    kernel = _pair(op, "kernel_size", kernel_size, 1)
+    stride_ = kernel if stride is None else _pair(op, "stride", stride, 1)
+    padding_ = _pair(op, "padding", padding, 0)
+    if any(2 * p > k for p, k in zip(padding_, kernel)):
+        raise ValueError(
+            f"{op}: padding {padding_} should be at most half of the kernel size {kernel}"
+        )
+    return x, kernel, stride_, padding_
