@@ -82,3 +82,29 @@ def test_linear_layer_form_gives_gradients_in_the_weights_layout(rows, inner, ou
     expected = np.ones((n, out)).T @ x.numpy().reshape(n, inner)
     assert_close(w.grad, expected, rtol=1e-12, atol=1e-12)
     assert w.grad.numpy().flags.c_contiguous
+
+
+@given(
+    lead=st.lists(st.integers(0, 3), max_size=2), inner=st.integers(0, 3),
+    out=st.integers(0, 3), with_bias=st.booleans(),
+)  # fmt: skip
+def test_linear_primitive(lead, inner, out, with_bias):
+    """an.linear(x, W, b) = x Wᵀ + b, for inputs with any leading axes (or none)."""
+    x = an.randn(*lead, inner, dtype=an.float64, requires_grad=True)
+    w = an.randn(out, inner, dtype=an.float64, requires_grad=True)
+    b = an.randn(out, dtype=an.float64, requires_grad=True) if with_bias else None
+    expected = x.numpy() @ w.numpy().T + (b.numpy() if with_bias else 0)
+    y = an.linear(x, w, b)
+    assert y.shape == (*lead, out) and y.grad_fn.name == "linear"
+    assert_close(y, expected, rtol=1e-12, atol=1e-12)
+    inputs = (x, w, b) if with_bias else (x, w)
+    assert gradcheck(an.linear, inputs)
+    assert gradgradcheck(an.linear, inputs)
+
+
+def test_linear_shape_errors():
+    with pytest.raises(ValueError, match=r"linear: input has 3 features \(shape \(2, 3\)\) but "
+                       r"the weight expects 4"):  # fmt: skip
+        an.nn.functional.linear(an.zeros(2, 3), an.zeros(5, 4))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) does not fit weight"):
+        an.nn.functional.linear(an.zeros(2, 4), an.zeros(5, 4), an.zeros(4))

@@ -4,11 +4,12 @@ Every non-leaf tensor's ``grad_fn`` is a node; a node's ``parents`` are the node
 tensors) that produced its inputs. ``backward`` visits the nodes from the output back to the
 leaves so that each node is handled once, after every node that uses its output:
 
-1. count, for each node, how many recorded uses its output has (an iterative walk: no
-   recursion, so a chain of 100 000 operations is fine);
-2. start from the output with its gradient; take a node whose uses have all reported, ask its
-   ``backward`` for its inputs' gradients, sum each back to its input's shape, and add it to
-   what that input has gathered so far;
+1. start from the output with its gradient, in a priority queue ordered by when each node
+   was recorded (its ``seq``), latest first. Whatever used a node's output was recorded
+   after it, so a node leaves the queue only once every use has reported its gradient (a
+   loop over a heap, no recursion: a chain of 100 000 operations is fine);
+2. ask the node's ``backward`` for its inputs' gradients, sum each back to its input's shape,
+   and add it to what that input has gathered so far; an input's first gradient queues it;
 3. gradients reaching leaves are added into their ``.grad``.
 
 Each node's gradient buffer is dropped as soon as the node is done, and the node's saved
@@ -17,6 +18,7 @@ arrays are released unless ``retain_graph=True``.
 
 from __future__ import annotations
 
+import heapq
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -163,25 +165,35 @@ def _reverse_pass(
     for t, g in roots:
         key = t.grad_fn if t.grad_fn is not None else t
         grads[key] = g if key not in grads else grads[key] + g
-    start = [k for k in grads if isinstance(k, Function)]
-    deps = _count_uses(start)
-    ready = [k for k in start if k not in deps]
+    # NOTE: nodes are visited from the most recently recorded down (largest ``seq`` first).
+    # Whatever used a node's output was recorded after it, so by the time a node comes off
+    # the heap every gradient meant for it has arrived: a topological order without a
+    # separate walk to count each node's uses.
+    heap = [(-k.seq, k) for k in grads if isinstance(k, Function)]
+    heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
     captured: dict[Any, Any] = {}
 
     retained = _retained if len(_retained) else None
     saved_mode = _State.enabled
     _State.enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
+        while heap:
+            node = pop(heap)[1]
             g = grads.pop(node)
             if wanted is not None and node in wanted:
                 captured[node] = g
             if retained is not None:
                 _keep_retained(node, g)
+            inputs = node.inputs
+            if inputs is None:
+                raise RuntimeError(
+                    f"backward: trying to backpropagate a second time through {node!r}, whose "
+                    "saved arrays the first backward released; pass retain_graph=True to the "
+                    "first backward() if you need to go through the graph again"
+                )
             if node.versions is not None:
                 _check_versions(node)
-            inputs = node.inputs
             if create_graph:
                 xs = [_saved(p, x) for p, x in zip(node.parents, inputs)]
                 input_grads = node.backward(g, _make(node.out, node), *xs)
@@ -194,53 +206,27 @@ def _reverse_pass(
                     gi = _make(np.asarray(gi), None)
                 if gi.shape != x.shape:
                     gi = sum_to_shape(gi, x.shape)  # undo broadcasting
-                if gi.dtype != x.dtype:
+                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
                     gi = gi.astype(x.dtype)
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gi
                     if gi is not g and type(gi) is ndarray and gi.base is None:
                         owned.add(p)  # a fresh array nobody else holds
+                    if type(p) is not Tensor and isinstance(p, Function):
+                        push(heap, (-p.seq, p))  # its first gradient: queue it
                 elif p in owned and not create_graph:
                     np.add(prev, gi, out=prev)
                 else:
                     grads[p] = total = prev + gi
                     if type(total) is ndarray:
                         owned.add(p)
-                if isinstance(p, Function):
-                    left = deps[p] - 1
-                    deps[p] = left
-                    if left == 0:  # every use of p's output has reported: p is ready
-                        ready.append(p)
             if not retain_graph:
                 node.inputs = node.out = None
     finally:
         _State.enabled = saved_mode
     grads.update(captured)
     return grads, owned
-
-
-def _count_uses(start: list[Function]) -> dict[Function, int]:
-    """For every node reachable from ``start``: how many recorded uses its output has there."""
-    uses: dict[Function, int] = {}
-    seen = set(start)
-    stack = list(start)
-    while stack:
-        node = stack.pop()
-        if node.inputs is None:
-            raise RuntimeError(
-                f"backward: trying to backpropagate a second time through {node!r}, whose saved "
-                "arrays the first backward released; pass retain_graph=True to the first "
-                "backward() if you need to go through the graph again"
-            )
-        for p in node.parents:
-            if not isinstance(p, Function):
-                continue  # a leaf tensor or a constant
-            uses[p] = uses.get(p, 0) + 1
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return uses
 
 
 def _check_versions(node: Function) -> None:

@@ -24,6 +24,7 @@ Broadcasting is handled once, here: the engine sums each gradient back to its in
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from autonet.engine.tensor import Tensor, _make, as_tensor
 
 ndarray = np.ndarray
 _TRUE = (True,)
+_next_seq = itertools.count().__next__  # numbers recorded nodes in the order they ran
 
 
 class Function:
@@ -49,13 +51,18 @@ class Function:
     ran (``None`` without leaf inputs). In-place changes bump a tensor's version, so backward
     can refuse to use an array that changed after it was saved.
 
+    ``seq`` numbers the recorded nodes in the order they ran: every node's inputs come from
+    nodes with smaller numbers, so the backward pass visits nodes from the largest number down
+    and reaches each one after everything that used its output.
+
     ``module_calls`` is set only on a node whose output a Module returned: a list of
     ``(module, input edges)``, innermost call first, from which drawings group the operations
     of each module call (see ``Module.__call__``). Other nodes leave it unset.
     """
 
     __slots__ = (
-        "__weakref__", "inputs", "module_calls", "needs_input_grad", "out", "parents", "versions",
+        "__weakref__", "inputs", "module_calls", "needs_input_grad", "out", "parents", "seq",
+        "versions",
     )  # fmt: skip
     name = "function"
 
@@ -135,6 +142,7 @@ def unary(fn: Function, x: Any) -> Any:
     if x._requires_grad and _State.enabled:
         parent = x.grad_fn or x
         fn.parents = (parent,)
+        fn.seq = _next_seq()
         fn.inputs = (data,)
         fn.out = out
         fn.needs_input_grad = _TRUE
@@ -178,6 +186,7 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             pa = (a.grad_fn or a) if ta else None
             pb = (b.grad_fn or b) if tb else None
             fn.parents = (pa, pb)
+            fn.seq = _next_seq()
             fn.inputs = (xa, xb)
             fn.out = out
             fn.needs_input_grad = (ra, rb)
@@ -208,6 +217,7 @@ def nary(fn: Function, *xs: Any) -> Any:
         out = np.asarray(out)
     if _State.enabled and any(t._requires_grad for t in tensors):
         fn.parents = tuple((x.grad_fn or x) if isinstance(x, Tensor) else None for x in xs)
+        fn.seq = _next_seq()
         fn.inputs = arrays
         fn.out = out
         fn.versions = tuple(x._version if isinstance(x, Tensor) else 0 for x in xs)  # see below

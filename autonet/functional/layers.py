@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from autonet.engine import ops
 from autonet.engine.grad_mode import no_grad
 from autonet.engine.random import default_generator
 from autonet.engine.tensor import Tensor, _make, as_tensor
@@ -29,8 +30,12 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
             f"the weight expects {weight.shape[-1]} (weight shape {weight.shape})"
         )
-    y = x @ weight.T  # (..., out_features)
-    return y if bias is None else y + bias
+    if bias is not None and tuple(bias.shape) != tuple(weight.shape[:1]):
+        raise ValueError(
+            f"linear: bias of shape {bias.shape} does not fit weight {weight.shape}: expected "
+            f"({weight.shape[0]},)"
+        )
+    return ops.linear(x, weight, bias)  # one engine primitive: x Wᵀ + b
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Tensor:

@@ -185,15 +185,19 @@ class Module:
     # ---- walking the tree ---------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo: set[int] | None = None
                       ) -> Iterator[tuple[str, Module]]:  # fmt: skip
-        """This module and every sub-module, with dotted names (each once)."""
+        """This module and every sub-module, with dotted names (each once), parents first."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
-        yield prefix, self
-        for name, child in self._modules.items():
-            if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+        # NOTE: an explicit stack, not recursion: a walk over a deep tree costs one loop.
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in memo:
+                continue
+            memo.add(id(module))
+            yield name, module
+            children = [(f"{name}.{key}" if name else key, child)
+                        for key, child in module._modules.items() if child is not None]  # fmt: skip
+            stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -220,9 +224,14 @@ class Module:
         yield from self._named("_parameters", prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
-        """Every parameter (what an optimizer is given)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """Every parameter (what an optimizer is given), in the order of
+        :meth:`named_parameters`."""
+        seen: set[int] = set()
+        for _, module in self.named_modules() if recurse else [("", self)]:
+            for p in module._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True
                       ) -> Iterator[tuple[str, Tensor]]:  # fmt: skip

@@ -5,7 +5,18 @@ them and apply them. ``METHODS`` and ``OPERATORS`` list what ``Tensor`` binds as
 operators (``t.exp()`` is ``exp(t)``; ``a + b`` is ``add(a, b)``).
 """
 
-from autonet.engine.ops.arithmetic import add, astype, clone, div, matmul, mul, neg, pow, sub
+from autonet.engine.ops.arithmetic import (
+    add,
+    astype,
+    clone,
+    div,
+    linear,
+    matmul,
+    mul,
+    neg,
+    pow,
+    sub,
+)
 from autonet.engine.ops.compare import (
     eq,
     ge,
@@ -113,6 +124,6 @@ OPERATORS = {
 }
 
 __all__ = [
-    *METHODS, "getitem", "where", "concatenate", "cat", "stack", "pad", "fold", "unfold",
+    *METHODS, "getitem", "where", "concatenate", "cat", "stack", "pad", "fold", "unfold", "linear",
     "logical_and", "logical_or", "logical_xor", "logical_not",
 ]  # fmt: skip

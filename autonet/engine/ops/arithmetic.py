@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.dtypes import as_dtype, get_default_dtype
-from autonet.engine.function import Function, binary, broadcast_error, unary
+from autonet.engine.function import Function, binary, broadcast_error, nary, unary
 from autonet.engine.tensor import Tensor, _make, as_tensor
 
 
@@ -173,6 +173,49 @@ class MatMul(Function):
         return broadcast_error(f"matmul: {sa} @ {sb}: batch axes", sa[:-2], sb[:-2])
 
 
+class Linear(Function):
+    """y = x Wᵀ + b, the affine map of a linear layer, with W of shape (out, in) and x of shape
+    (..., in). One primitive rather than a transpose, a product and a sum, because it is the
+    most common operation in a network:
+
+        dL/dx = g W,    dL/dW = gᵀ x,    dL/db = Σ g over the rows,
+
+    with the leading axes of x and g folded into rows. Gradients keep W's layout (out, in).
+    """
+
+    name = "linear"
+
+    def forward(self, x, w, b=None):
+        y = x @ w.T
+        if b is not None:
+            if b.dtype == y.dtype:
+                y += b  # y is a fresh array: add in place
+            else:
+                y = y + b
+        return y
+
+    def backward(self, g, y, x, w, b=None):
+        need = self.needs_input_grad
+        gx = g @ w if need[0] else None
+        gw = gb = None
+        if need[1] or (b is not None and need[2]):
+            rows = math.prod(g.shape[:-1])  # NOTE: not -1, which fails for size 0
+            g2 = g.reshape(rows, g.shape[-1])
+            if need[1]:
+                gw = g2.T @ x.reshape(rows, x.shape[-1])
+            if b is not None and need[2]:
+                gb = g2.sum(axis=0)
+        return (gx, gw) if b is None else (gx, gw, gb)
+
+    def error(self, x, w, b=None):
+        sx, sw = np.shape(x), np.shape(w)
+        return ValueError(
+            f"linear: input {sx} and weight {sw} do not fit: the weight must be (out_features, "
+            f"in_features) with in_features = the input's last axis"
+            + ("" if b is None else f", and the bias ({sw[0] if sw else '?'},)")
+        )
+
+
 def _transposed(x: Any) -> bool:
     """True for an array laid out in memory as the transpose of a contiguous one."""
     return type(x) is np.ndarray and x.flags.f_contiguous and not x.flags.c_contiguous
@@ -292,6 +335,18 @@ def matmul(a: Any, b: Any) -> Tensor:
     tensor([3., 3.])
     """
     return binary(MatMul(), a, b)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """The affine map ``x @ weight.T + bias`` of a linear layer, as one operation.
+
+    >>> import autonet as an
+    >>> an.linear(an.ones(1, 2), an.tensor([[1.0, 2.0], [3.0, 4.0]]), an.tensor([0.5, 0.5]))
+    tensor([[3.5, 7.5]])
+    """
+    if bias is None:
+        return nary(Linear(), x, weight)
+    return nary(Linear(), x, weight, bias)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:

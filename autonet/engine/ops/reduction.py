@@ -55,6 +55,17 @@ def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return int(np.prod([shape[a] for a in axes] if axes is not None else shape, dtype=np.int64))
 
 
+def spread(g: Any, shape: tuple[int, ...]) -> Any:
+    """``g`` broadcast to ``shape``: for an array, a new one (cheaper than ``np.broadcast_to``
+    on small arrays, and a buffer the backward pass may then add into); for a Tensor, the
+    recorded ``expand``."""
+    if type(g) is np.ndarray:
+        out = np.empty(shape, g.dtype)
+        out[...] = g
+        return out
+    return np.broadcast_to(g, shape)
+
+
 class Reduction(Function):
     """A primitive that reduces over ``axis`` (normalized: ``None`` or a tuple of ints)."""
 
@@ -89,7 +100,7 @@ class Sum(Reduction):
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, y, x):
-        return (np.broadcast_to(self.kept(g, x.shape), x.shape),)
+        return (spread(self.kept(g, x.shape), x.shape),)
 
 
 class Mean(Reduction):
@@ -103,7 +114,7 @@ class Mean(Reduction):
 
     def backward(self, g, y, x):
         n = builtins.max(_reduced_count(x.shape, self.axis), 1)
-        return (np.broadcast_to(self.kept(g, x.shape) / n, x.shape),)
+        return (spread(self.kept(g, x.shape) / n, x.shape),)
 
 
 class Max(Reduction):
