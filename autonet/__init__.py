@@ -7,7 +7,7 @@
 tensor([2., 4.])
 """
 
-from autonet import data, functional, io, nn, optim, testing, train
+from autonet import data, functional, io, nn, optim, testing, train, viz
 from autonet.engine.autograd import backward, grad
 from autonet.engine.dtypes import (
     bool_,

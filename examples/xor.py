@@ -2,6 +2,7 @@
 
     python examples/xor.py              # train both variants, then ask for inputs
     python examples/xor.py --no-prompt  # train and exit
+    python examples/xor.py --no-prompt --plot plots --animate xor.gif
 
 The four rows (0,0)→0, (0,1)→1, (1,0)→1, (1,1)→0 cannot be separated by one line, so the network
 needs its hidden layer. A third input x·y makes the problem linearly separable, and the network
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import autonet as an
 
@@ -30,22 +32,57 @@ def solved(net: an.nn.Module, X: an.Tensor, y: an.Tensor) -> bool:
     )
 
 
-def train(with_product: bool, max_epochs: int = 5000, seed: int = 0) -> tuple[an.nn.Module, int]:
-    """Train until every output is on the right side of its threshold; return the network and
-    the number of epochs it took."""
+def setup(with_product: bool, seed: int) -> tuple[an.nn.Module, Callable[[], float]]:
+    """The 2-2-1 (or 3-2-1) sigmoid network, and a function that trains it for one epoch
+    (the four rows at once) and returns the loss."""
     an.manual_seed(seed)
     X, y = an.data.xor(with_product=with_product)
     net = an.nn.MLP(X.shape[1], [2], 1, activation="sigmoid", output_activation="sigmoid")
     optimizer = an.optim.SGD(net.parameters(), lr=2.0, momentum=0.9)
     loss_fn = an.nn.MSELoss()
-    for epoch in range(1, max_epochs + 1):
+
+    def epoch() -> float:
         loss = loss_fn(net(X), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        return loss.item()
+
+    return net, epoch
+
+
+def train(with_product: bool, max_epochs: int = 5000, seed: int = 0) -> tuple[an.nn.Module, int]:
+    """Train until every output is on the right side of its threshold; return the network and
+    the number of epochs it took."""
+    net, epoch = setup(with_product, seed)
+    X, y = an.data.xor(with_product=with_product)
+    for n in range(1, max_epochs + 1):
+        epoch()
         if solved(net, X, y):
-            return net, epoch
+            return net, n
     raise RuntimeError(f"XOR not learned in {max_epochs} epochs (seed {seed})")
+
+
+def plot(net: an.nn.Module, folder: str) -> None:
+    """The learned decision boundary and the output surface, as PNG files."""
+    from autonet.viz import plot_decision_boundary, plot_surface
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    X, y = an.data.xor()
+    plot_decision_boundary(net, X, y).savefig(out / "xor_boundary.png", dpi=80)
+    plot_surface(net, X, y).savefig(out / "xor_surface.png", dpi=80)
+    print(f"   plots written to {out / 'xor_boundary.png'} and {out / 'xor_surface.png'}")
+
+
+def animate(path: str, seed: int, epochs: int = 300) -> None:
+    """A GIF of the 2-2-1 network learning: its boundary and its loss, epoch by epoch."""
+    from autonet.viz import animate_training
+
+    net, epoch = setup(False, seed)
+    X, y = an.data.xor()
+    written = animate_training(net, X, y, lambda _: epoch(), epochs, path, every=10)
+    print(f"   animation written to {written}")
 
 
 def report(net: an.nn.Module, with_product: bool) -> None:
@@ -81,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-prompt", action="store_true", help="train, report and exit")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", metavar="DIR", help="save the boundary and surface plots here")
+    parser.add_argument("--animate", metavar="GIF", help="save an animation of training here")
     args = parser.parse_args(argv)
 
     print("2-2-1 sigmoid network on XOR (inputs x, y):")
@@ -92,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     net3, epochs3 = train(with_product=True, seed=args.seed)
     report(net3, True)
     print(f"   learned in {epochs3} epochs ({epochs / epochs3:.1f}x faster)")
+    if args.plot:
+        plot(net, args.plot)
+    if args.animate:
+        animate(args.animate, args.seed)
 
     if not args.no_prompt:
 

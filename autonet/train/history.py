@@ -38,6 +38,9 @@ class History:
     def keys(self) -> Any:
         return self.history.keys()
 
+    def __iter__(self) -> Any:
+        return iter(self.history)
+
     def best(self, key: str, mode: str = "auto") -> tuple[int, float]:
         """(epoch index, value) of the best epoch for ``key``: the lowest for losses and errors,
         the highest for accuracies (``mode="min"``/``"max"`` to say otherwise)."""

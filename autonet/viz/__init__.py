@@ -1,0 +1,18 @@
+"""Seeing the computation: drawings of recorded graphs and of models (graphviz), and plots of
+training (matplotlib). Needs the ``viz`` and ``plot`` extras: ``pip install 'autonet[viz,plot]'``.
+"""
+
+from autonet.viz.graph import describe_module, draw_graph, render
+from autonet.viz.model import draw_model
+from autonet.viz.plot import (
+    animate_training,
+    plot_decision_boundary,
+    plot_gradient_flow,
+    plot_history,
+    plot_surface,
+)
+
+__all__ = [
+    "animate_training", "describe_module", "draw_graph", "draw_model", "plot_decision_boundary",
+    "plot_gradient_flow", "plot_history", "plot_surface", "render",
+]  # fmt: skip

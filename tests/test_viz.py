@@ -1,0 +1,179 @@
+"""Graph drawings: the DOT text of known graphs, and real rendering through Graphviz."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import autonet as an
+
+graphviz = pytest.importorskip("graphviz")
+from autonet.viz import describe_module, draw_graph, draw_model, render  # noqa: E402
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed"
+)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def nodes(dot):
+    """{node id: label} from the DOT text."""
+    return dict(re.findall(r"^\s*(\w+) \[label=\"?(.*?)\"? (?:fillcolor|shape|fontcolor|style)",
+                           dot.source, flags=re.M | re.S))  # fmt: skip
+
+
+def edges(dot):
+    return re.findall(r"^\s*(\w+) -> (\w+)", dot.source, flags=re.M)
+
+
+def worked_example():
+    a, b = an.tensor(2.0, requires_grad=True), an.tensor(-3.0, requires_grad=True)
+    c, f = an.tensor(10.0, requires_grad=True), an.tensor(-2.0, requires_grad=True)
+    e = a * b
+    d = e + c
+    L = d * f
+    for t in (e, d):
+        t.retain_grad()
+    L.backward()
+    return L, {"a": a, "b": b, "c": c, "f": f}, (e, d)  # e, d must stay alive to be drawn
+
+
+def test_scalar_example_shows_data_and_grad_on_every_node():
+    L, params, _kept = worked_example()
+    dot = draw_graph(L, params=params)
+    labels = list(nodes(dot).values())
+    ops = [lab for lab in labels if lab in ("mul", "add")]
+    assert sorted(ops) == ["add", "mul", "mul"]
+    # 4 parameters + 3 values + 3 operations; each operation: 2 edges in, 1 out
+    assert len(labels) == 10 and len(edges(dot)) == 9
+    for name, value, grad in [("a", "2.", "6."), ("b", "-3.", "-4."), ("c", "10.", "-2."),
+                              ("f", "-2.", "4.")]:  # fmt: skip
+        assert any(lab.startswith(f"{{{name} |") and f"data {value}" in lab
+                   and f"grad {grad}" in lab for lab in labels), name  # fmt: skip
+    values = [lab for lab in labels if lab.startswith("{() float32")]
+    expected = ["{() float32 | data -8.}", "{() float32 | data -6. | grad -2.}",
+                "{() float32 | data 4. | grad -2.}"]  # fmt: skip
+    assert sorted(values) == sorted(expected)
+
+
+def test_operation_labels_carry_their_arguments():
+    x = an.ones(2, 3, requires_grad=True)
+    dot = draw_graph((x**2).sum(axis=1).mean())
+    labels = set(nodes(dot).values())
+    assert {"pow(2)", "sum(axis=1)", "mean"} <= labels
+    assert any("(2, 3) float32" in lab for lab in labels)
+
+
+def test_mlp_has_a_cluster_per_layer_with_named_parameters():
+    an.manual_seed(0)
+    net = an.nn.MLP(2, [4], 1, activation="tanh")
+    out = net(an.randn(3, 2)).sum()
+    dot = draw_graph(out, model=net)
+    clusters = re.findall(r'label="?([^"]+?)"? style="rounded,dashed"', dot.source)
+    assert sorted(clusters) == ["0: Linear(2, 4)", "1: Tanh", "2: Linear(4, 1)", "MLP",
+                                "layers: Sequential"]  # fmt: skip
+    source = dot.source
+    for name in ("layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"):
+        assert name in source
+    # each weight sits inside its layer's box: between the cluster's label and its end
+    for layer, weight in [
+        ("0: Linear(2, 4)", "layers.0.weight"),
+        ("2: Linear(4, 1)", "layers.2.weight"),
+    ]:
+        start = source.index(f'label="{layer}"')
+        assert weight in source[start : source.index("}\n", source.index(weight, start))]
+        assert weight not in source[:start]
+
+
+def test_clusters_are_named_without_a_model_too():
+    net = an.nn.Sequential(an.nn.Linear(3, 2), an.nn.ReLU())
+    dot = draw_graph(net(an.ones(1, 3)))
+    assert "0: Linear(3, 2)" in dot.source and "1: ReLU" in dot.source
+
+
+def test_collapse_draws_one_node_per_module_call():
+    net = an.nn.MLP(2, [8, 8], 3)
+    dot = draw_graph(net(an.zeros(5, 2, requires_grad=True)), model=net, collapse=True)
+    labels = list(nodes(dot).values())
+    boxes = [lab for lab in labels if ": " in lab]
+    assert len(boxes) == 5 and "cluster" not in dot.source
+    assert any("0: Linear(2, 8)" in b and "24 parameters" in b and "(5, 8)" in b for b in boxes)
+    assert len(edges(dot)) == 5  # input -> 5 layers in a chain
+
+
+def test_draw_model():
+    model = an.nn.Sequential(an.nn.Conv2d(1, 4, 3, padding=1), an.nn.ReLU(), an.nn.Flatten(),
+                             an.nn.Linear(4 * 8 * 8, 10))  # fmt: skip
+    dot = draw_model(model, (2, 1, 8, 8))
+    source = dot.source
+    for text in ("0: Conv2d(1, 4, 3)", "40 parameters", "3: Linear(256, 10)", "(2, 10)"):
+        assert text in source
+    assert model.training  # restored
+
+
+def test_max_nodes_cuts_with_a_note():
+    x = an.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(50):
+        y = y * 1.01
+    dot = draw_graph(y, max_nodes=10)
+    assert len([lab for lab in nodes(dot).values() if lab == "mul"]) == 10
+    assert "40 more operations not drawn (max_nodes=10)" in dot.source
+
+
+def test_backward_graph_of_a_gradient():
+    x = an.tensor(1.5, requires_grad=True)
+    (g,) = an.grad((x * x).tanh(), x, create_graph=True)
+    dot = draw_graph(g, params={"x": x})
+    labels = list(nodes(dot).values())
+    assert "tanh" in labels and labels.count("mul") >= 3 and "sub" in labels
+    assert g.draw().source == draw_graph(g).source  # the Tensor shortcut
+
+
+def test_describe_module():
+    assert describe_module(an.nn.Conv2d(3, 8, (3, 5))) == "Conv2d(3, 8, (3, 5))"
+    assert describe_module(an.nn.Embedding(10, 4)) == "Embedding(10, 4)"
+    assert describe_module(an.nn.Dropout(0.5)) == "Dropout(p=0.5)"
+
+
+def test_bad_roots():
+    with pytest.raises(TypeError, match="draw_graph: root 0 is a ndarray, not a Tensor"):
+        import numpy as np
+
+        draw_graph(np.ones(2))
+
+
+@needs_dot
+def test_render_svg_png_and_pdf(tmp_path):
+    L, params, _kept = worked_example()
+    dot = draw_graph(L, params=params)
+    svg = render(dot, tmp_path / "g.svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    png = render(dot, tmp_path / "g", format="png")
+    assert png.suffix == ".png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert render(dot, tmp_path / "g.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_missing_dot_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere
+    dot = draw_graph(an.tensor(1.0, requires_grad=True) * 2)
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        render(dot, tmp_path / "g.svg")
+    assert "mul" in dot.source  # the DOT text still works
+    assert not (tmp_path / "g.svg").exists()
+
+
+@needs_dot
+def test_graph_example_renders_three_svgs(tmp_path):
+    result = subprocess.run([sys.executable, str(EXAMPLES / "graph.py"), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in ("scalar", "mlp", "second_order"):
+        assert ET.parse(tmp_path / f"{name}.svg").getroot().tag.endswith("svg")
