@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,12 @@ def test_digits_reaches_97_percent_and_reloads_the_same(tmp_path):
     assert path.stat().st_size > 0
 
 
-def test_digits_cnn_reaches_98_percent():
-    out = run("digits_cnn.py")
+def test_digits_cnn_reaches_98_percent_and_draws_its_layers(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    out = run("digits_cnn.py", "--graph", str(tmp_path / "cnn.svg"))
     assert numbers_after(r"test accuracy ([\d.]+)%", out)[0] >= 98.0
     assert "Conv2d" in out  # the summary lists the layers
+    drawing = (tmp_path / "cnn.svg").read_text()
+    for cluster in ("0: Conv2d(1, 16, 3)", "3: Conv2d(16, 32, 3)", "6: MaxPool2d"):
+        assert cluster in drawing
