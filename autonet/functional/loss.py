@@ -218,6 +218,12 @@ def _indexed_loss(
     rows, labels = _class_rows(op, logp, target, ignore_index)  # (M, C), (M,)
     c = rows.shape[1]
     keep = labels != ignore_index
+    if weight is None and not smoothing and keep.all():
+        # the common case: every sample counts once, so the loss is the picked -log p itself
+        picked = -rows[np.arange(len(labels)), labels]  # (M,)
+        if reduction == "mean":
+            return picked.mean()
+        return picked.reshape(target.shape) if reduction == "none" else picked.sum()
     safe = np.where(keep, labels, 0)
     class_weight = np.ones(c, logp.dtype) if weight is None else as_tensor(weight).data
     if class_weight.shape != (c,):
