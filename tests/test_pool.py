@@ -17,21 +17,38 @@ from autonet.testing import gradcheck, gradgradcheck
 F = an.nn.functional
 
 
-def pool_reference(x, kernel, stride, padding, reduce, fill, dilation=(1, 1), divide=None):
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    real = np.pad(np.ones(x.shape[-2:]), ((ph, ph), (pw, pw)))
-    h, w = xp.shape[-2:]
-    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
-    y = np.zeros(x.shape[:2] + (oh, ow))
-    for p in range(oh):
-        for q in range(ow):
-            rows = slice(p * sh, p * sh + dh * (kh - 1) + 1, dh)
-            cols = slice(q * sw, q * sw + dw * (kw - 1) + 1, dw)
-            window = xp[:, :, rows, cols]
-            count = divide(real[rows, cols]) if divide else 1
-            y[:, :, p, q] = reduce(window, axis=(2, 3)) / count
-    return y
+def windows_along(n, k, s, p, d, ceil_mode):
+    """For each window along an axis of n: its positions in input coordinates (the padding is
+    -p..-1 and n..n+p-1), PyTorch's rule: ⌊ or ⌈(n + 2p − span)/s⌉ + 1 windows, none starting
+    in the right padding; what a ceil_mode window reaches past the padding is left out."""
+    span = d * (k - 1) + 1
+    count = (n + 2 * p - span) / s
+    count = (math.ceil(count) if ceil_mode else math.floor(count)) + 1
+    if ceil_mode and (count - 1) * s >= n + p:
+        count -= 1
+    return [[a * s - p + i * d for i in range(k) if a * s - p + i * d < n + p]
+            for a in range(count)]  # fmt: skip
+
+
+def pool_reference(x, kernel, stride, padding, kind, dilation=(1, 1), ceil_mode=False,
+                   count_include_pad=True, divisor_override=None):  # fmt: skip
+    """Max or mean pooling one window at a time, and (for max) where each maximum is."""
+    rows = windows_along(x.shape[2], kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    cols = windows_along(x.shape[3], kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    y = np.zeros(x.shape[:2] + (len(rows), len(cols)))
+    where = np.zeros(y.shape, np.int64)
+    for a, rs in enumerate(rows):
+        for b, cs in enumerate(cols):
+            real = [(r, c) for r in rs for c in cs if 0 <= r < x.shape[2] and 0 <= c < x.shape[3]]
+            values = np.stack([x[:, :, r, c] for r, c in real], axis=-1)
+            if kind == "max":
+                y[:, :, a, b] = values.max(axis=-1)
+                r, c = np.array(real)[values.argmax(axis=-1)].transpose(2, 0, 1)
+                where[:, :, a, b] = r * x.shape[3] + c
+            else:
+                count = len(rs) * len(cs) if count_include_pad else len(real)
+                y[:, :, a, b] = values.sum(axis=-1) / (divisor_override or count)
+    return (y, where) if kind == "max" else y
 
 
 @st.composite
@@ -49,26 +66,61 @@ def pool_cases(draw):
     return x, kernel, stride, padding
 
 
-@given(pool_cases(), st.integers(1, 2))
-def test_max_pool2d(case, dilation):
+@given(pool_cases(), st.integers(1, 2), st.booleans())
+def test_max_pool2d(case, dilation, ceil_mode):
     x, kernel, stride, padding = case
     assume(all(dilation * (k - 1) + 1 <= n + 2 * p
                for k, p, n in zip(kernel, padding, x.shape[-2:])))  # fmt: skip
-    y = F.max_pool2d(x, kernel, stride, padding, dilation)
-    expected = pool_reference(x.numpy(), kernel, stride, padding, np.max, -np.inf, (dilation,) * 2)
+    # NOTE: with dilation a window can fall on padding alone (its maximum is −∞ and where it
+    # came from is undefined, in PyTorch too); such windows are not what this test is about.
+    assume(all(any(0 <= i < n for i in window)
+               for k, s, p, n in zip(kernel, stride, padding, x.shape[-2:])
+               for window in windows_along(n, k, s, p, dilation, ceil_mode)))  # fmt: skip
+    y, indices = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices=True)
+    expected, where = pool_reference(x.numpy(), kernel, stride, padding, "max", (dilation,) * 2,
+                                     ceil_mode)  # fmt: skip
     assert_close(y, expected)
-    assert gradcheck(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation), (x,))
+    np.testing.assert_array_equal(indices.numpy(), where)
+    assert indices.dtype == an.int64
+    assert gradcheck(lambda x: F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode), (x,))
+
+
+@given(pool_cases(), st.booleans(), st.booleans(), st.sampled_from([None, 3]))
+def test_avg_pool2d(case, ceil_mode, count_include_pad, divisor_override):
+    x, kernel, stride, padding = case
+    args = (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    y = F.avg_pool2d(x, *args)
+    expected = pool_reference(x.numpy(), kernel, stride, padding, "mean", (1, 1), ceil_mode,
+                              count_include_pad, divisor_override)  # fmt: skip
+    assert_close(y, expected, rtol=1e-10)
+    assert gradgradcheck(lambda x: F.avg_pool2d(x, *args), (x,))
 
 
 @given(pool_cases(), st.booleans())
-def test_avg_pool2d(case, count_include_pad):
-    x, kernel, stride, padding = case
-    y = F.avg_pool2d(x, kernel, stride, padding, count_include_pad)
-    divide = (lambda real: real.size) if count_include_pad else (lambda real: real.sum())
-    expected = pool_reference(x.numpy(), kernel, stride, padding, np.sum, 0.0, divide=divide)
-    assert_close(y, expected, rtol=1e-10)
-    assert gradgradcheck(lambda x: F.avg_pool2d(x, kernel, stride, padding, count_include_pad),
-                         (x,))  # fmt: skip
+def test_pool1d_is_pool2d_over_one_row(case, ceil_mode):
+    x, (_, k), (_, s), (_, p) = case
+    x = x[:, :, 0].detach().requires_grad_()  # (N, C, L)
+    y, indices = F.max_pool1d(x, k, s, p, 1, ceil_mode, return_indices=True)
+    expected, where = pool_reference(x.numpy()[:, :, None], (1, k), (1, s), (0, p), "max",
+                                     ceil_mode=ceil_mode)  # fmt: skip
+    assert_close(y, expected[:, :, 0])
+    np.testing.assert_array_equal(indices.numpy(), where[:, :, 0])
+    mean = pool_reference(x.numpy()[:, :, None], (1, k), (1, s), (0, p), "mean",
+                          ceil_mode=ceil_mode, count_include_pad=False)  # fmt: skip
+    assert_close(F.avg_pool1d(x, k, s, p, ceil_mode, False), mean[:, :, 0], rtol=1e-10)
+    assert gradcheck(lambda x: F.avg_pool1d(x, k, s, p, ceil_mode, False), (x,))
+
+
+def test_ceil_mode_keeps_a_partial_last_window():
+    """4 values, windows of 3 with stride 2: floor gives one window, ceil a second that holds
+    only the last two values (and counts only them)."""
+    x = an.tensor([[[1.0, 2.0, 3.0, 6.0]]])
+    assert F.avg_pool1d(x, 3, 2).tolist() == [[[2.0]]]
+    assert F.avg_pool1d(x, 3, 2, ceil_mode=True).tolist() == [[[2.0, 4.5]]]
+    assert F.avg_pool1d(x, 3, 2, ceil_mode=True).dtype == an.float32  # the divisors too
+    assert F.max_pool1d(x, 3, 2, ceil_mode=True).tolist() == [[[3.0, 6.0]]]
+    # a window may not start in the right padding: 3 windows, not 4
+    assert F.max_pool1d(an.ones(1, 1, 5), 2, 2, padding=1, ceil_mode=True).shape == (1, 1, 3)
 
 
 def test_avg_pool2d_divisor_override_and_default_stride():
@@ -101,6 +153,12 @@ def test_adaptive_avg_pool2d(h, w, oh, ow):
 def test_pool_errors():
     with pytest.raises(ValueError, match=r"max_pool2d: padding \(2, 2\) should be at most half"):
         F.max_pool2d(an.zeros(1, 1, 4, 4), 3, padding=2)
+    # with dilation the window spans 5, so a padding of 2 is allowed, 3 is not
+    assert F.max_pool2d(an.zeros(1, 1, 4, 4), 3, padding=2, dilation=2).shape == (1, 1, 2, 2)
+    with pytest.raises(ValueError, match=r"kernel size \(3, 3\) \(spanning \(5, 5\)\)"):
+        F.max_pool2d(an.zeros(1, 1, 4, 4), 3, padding=3, dilation=2)
+    with pytest.raises(ValueError, match=r"max_pool1d: expected input \(N, C, L\)"):
+        F.max_pool1d(an.zeros(1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match=r"avg_pool2d: kernel \(5, 5\) spans \(5, 5\)"):
         F.avg_pool2d(an.zeros(1, 1, 4, 4), 5)
     with pytest.raises(ValueError, match=r"max_pool2d: expected input \(N, C, H, W\)"):

@@ -17,11 +17,13 @@ from autonet.functional.activation import (
 )
 from autonet.functional.conv import (
     adaptive_avg_pool2d,
+    avg_pool1d,
     avg_pool2d,
     conv1d,
     conv2d,
     dropout2d,
     embedding,
+    max_pool1d,
     max_pool2d,
 )
 from autonet.functional.layers import batch_norm, dropout, layer_norm, linear, one_hot
@@ -36,9 +38,10 @@ from autonet.functional.loss import (
 )
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout",
     "dropout2d", "elu", "embedding", "gelu", "huber_loss", "identity", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "relu",
+    "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
+    "one_hot", "relu",
     "sigmoid", "silu", "softmax", "softplus", "tanh",
 ]  # fmt: skip

@@ -18,13 +18,13 @@ import numpy as np
 
 from autonet.engine.factories import tensor
 from autonet.engine.ops import pad, unfold, where
-from autonet.engine.ops.conv import _pair
+from autonet.engine.ops.conv import Pair, _pair
 from autonet.engine.random import default_generator
 from autonet.engine.tensor import Tensor, as_tensor
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "dropout2d", "embedding",
-    "max_pool2d",
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "dropout2d",
+    "embedding", "max_pool1d", "max_pool2d",
 ]  # fmt: skip
 
 
@@ -124,23 +124,56 @@ def conv1d(
 
 
 def max_pool2d(
-    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
-) -> Tensor:
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """The maximum of each window (padding counts as −∞). ``stride`` defaults to the kernel.
+
+    ``ceil_mode`` rounds the output size up, so a last, partial window covers the input's end
+    (a window never starts in the right padding). ``return_indices`` also returns where each
+    maximum came from, as a flat index into its (H, W) plane, as PyTorch does.
 
     NOTE: when several elements of a window tie for the maximum they share its gradient
     equally (the engine's rule for ``max``); PyTorch gives it all to one of them.
 
     >>> import autonet as an
-    >>> an.nn.functional.max_pool2d(an.arange(16.0).reshape(1, 1, 4, 4), 2)
+    >>> x = an.arange(16.0).reshape(1, 1, 4, 4)
+    >>> an.nn.functional.max_pool2d(x, 2)
     tensor([[[[ 5.,  7.],
               [13., 15.]]]])
+    >>> an.nn.functional.max_pool2d(x, 3, stride=2, ceil_mode=True, return_indices=True)[1]
+    tensor([[[[10, 11],
+              [14, 15]]]])
     """
     x, kernel, stride_, padding_ = _pool_args("max_pool2d", x, kernel_size, stride, padding)
     dilation_ = _pair("max_pool2d", "dilation", dilation, 1)
-    x = _pad_pairs(x, padding_, -np.inf)
+    _check_half("max_pool2d", padding_, kernel, dilation_)
+    h, w = x.shape[-2:]
+    extra = _ceil_extra((h, w), kernel, stride_, padding_, dilation_, ceil_mode)
+    x = _pad_pairs(x, padding_, -np.inf, after=[p + e for p, e in zip(padding_, extra)])
     _check_fits("max_pool2d", x, kernel, dilation_)
-    return unfold(x, kernel, stride_, dilation_).max(axis=(-2, -1))
+    values = unfold(x, kernel, stride_, dilation_).max(axis=(-2, -1))
+    if not return_indices:
+        return values
+    return values, _argmax_indices(x.data, (h, w), kernel, stride_, padding_, dilation_)
+
+
+def _argmax_indices(padded: np.ndarray, size: Pair, kernel: Pair, stride: Pair, padding: Pair,
+                    dilation: Pair) -> Tensor:  # fmt: skip
+    """Flat (row·W + column) input positions of each window's first maximum."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    spans = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, spans, axis=(-2, -1))
+    windows = windows[..., ::sh, ::sw, ::dh, ::dw]  # (N, C, OH, OW, kH, kW)
+    i, j = np.divmod(windows.reshape(*windows.shape[:-2], kh * kw).argmax(axis=-1), kw)
+    rows = np.arange(windows.shape[-4])[:, None] * sh - ph + i * dh
+    cols = np.arange(windows.shape[-3])[None, :] * sw - pw + j * dw
+    return tensor(rows * size[1] + cols, dtype=np.int64)
 
 
 def avg_pool2d(
@@ -148,11 +181,14 @@ def avg_pool2d(
     kernel_size: Any,
     stride: Any = None,
     padding: Any = 0,
+    ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Tensor:
     """The mean of each window. Padded zeros count in the mean (PyTorch's default) unless
     ``count_include_pad=False``; ``divisor_override`` divides every sum by a fixed number.
+    With ``ceil_mode`` a last, partial window may overhang the padding; what overhangs never
+    counts.
 
     >>> import autonet as an
     >>> x = an.ones(1, 1, 2, 2)
@@ -162,19 +198,69 @@ def avg_pool2d(
     tensor([1., 1., 1.])
     """
     x, kernel, stride_, padding_ = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+    _check_half("avg_pool2d", padding_, kernel, (1, 1))
     h, w = x.shape[-2:]
-    x = _pad_pairs(x, padding_, 0.0)
+    extra = _ceil_extra((h, w), kernel, stride_, padding_, (1, 1), ceil_mode)
+    x = _pad_pairs(x, padding_, 0.0, after=[p + e for p, e in zip(padding_, extra)])
     _check_fits("avg_pool2d", x, kernel, (1, 1))
     sums = unfold(x, kernel, stride_).sum(axis=(-2, -1))
     if divisor_override is not None:
         return sums / divisor_override
-    if count_include_pad or not any(padding_):
+    if not any(extra) and (count_include_pad or not any(padding_)):
         return sums / (kernel[0] * kernel[1])
-    # How many real (unpadded) elements each window covers: the same windows over a mask.
-    inside = np.pad(np.ones((h, w), x.dtype), [(p, p) for p in padding_])
-    sh, sw = stride_
-    counts = np.lib.stride_tricks.sliding_window_view(inside, kernel)[::sh, ::sw].sum(axis=(-2, -1))
-    return sums / counts
+    # How many counted elements each window covers: the padded input (or only the real one)
+    # counts, the overhang of ceil_mode never does. The mask is separable: one vector per axis.
+    counts = [_window_counts(n, k, s, p, e, count_include_pad, x.dtype)
+              for n, k, s, p, e in zip((h, w), kernel, stride_, padding_, extra)]  # fmt: skip
+    return sums / np.multiply.outer(*counts)
+
+
+def max_pool1d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """:func:`max_pool2d` over the last axis of (N, C, L) or (C, L).
+
+    >>> import autonet as an
+    >>> an.nn.functional.max_pool1d(an.tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2)
+    tensor([[[3., 2.]]])
+    """
+    x = _as_1d_input("max_pool1d", x)
+    out = max_pool2d(x.unsqueeze(-2), (1, _one("max_pool1d", "kernel_size", kernel_size)),
+                     None if stride is None else (1, _one("max_pool1d", "stride", stride)),
+                     (0, _one("max_pool1d", "padding", padding)),
+                     (1, _one("max_pool1d", "dilation", dilation)), ceil_mode,
+                     return_indices)  # fmt: skip
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """:func:`avg_pool2d` over the last axis of (N, C, L) or (C, L).
+
+    >>> import autonet as an
+    >>> an.nn.functional.avg_pool1d(an.tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2)
+    tensor([[[2., 1.]]])
+    """
+    x = _as_1d_input("avg_pool1d", x)
+    out = avg_pool2d(x.unsqueeze(-2), (1, _one("avg_pool1d", "kernel_size", kernel_size)),
+                     None if stride is None else (1, _one("avg_pool1d", "stride", stride)),
+                     (0, _one("avg_pool1d", "padding", padding)), ceil_mode,
+                     count_include_pad)  # fmt: skip
+    return out.squeeze(-2)
 
 
 def adaptive_avg_pool2d(x: Any, output_size: Any) -> Tensor:
@@ -197,6 +283,18 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Tensor:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     rows, cols = _bins(h, oh, x.dtype), _bins(w, ow, x.dtype)
     return tensor(rows, dtype=x.dtype) @ x @ tensor(cols, dtype=x.dtype).T
+
+
+def _window_counts(n: int, k: int, s: int, p: int, extra: int, include_pad: bool,
+                   dtype: Any) -> np.ndarray:  # fmt: skip
+    """Along one axis of n padded by p (and ``extra`` more after): how many counted elements
+    each window of k, stride s, covers."""
+    mask = np.zeros(n + 2 * p + extra, dtype)
+    if include_pad:
+        mask[: n + 2 * p] = 1
+    else:
+        mask[p : p + n] = 1
+    return np.lib.stride_tricks.sliding_window_view(mask, k)[::s].sum(axis=-1)
 
 
 def _bins(n: int, m: int, dtype: Any) -> np.ndarray:
@@ -278,23 +376,60 @@ def _check_groups(op: str, groups: int, channels: int, filters: int) -> None:
         )
 
 
-def _pad(op: str, x: Tensor, padding: Any, kernel: tuple[int, int], stride: tuple[int, int],
-         dilation: tuple[int, int]) -> Tensor:  # fmt: skip
+def _pad(op: str, x: Tensor, padding: Any, kernel: Pair, stride: Pair,
+         dilation: Pair) -> Tensor:  # fmt: skip
     """``x`` padded with zeros on its last two axes as ``padding`` says."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return x
-        if padding != "same":
-            raise ValueError(
-                f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
-            )
-        if stride != (1, 1):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        pairs = [(t // 2, t - t // 2) for t in totals]  # the extra one (if odd) after, as PyTorch
-    else:
-        pairs = [(p, p) for p in _pair(op, "padding", padding, 0)]
+    pairs = _padding_pairs(op, padding, kernel, stride, dilation)
     return _pad_pairs(x, [p for p, _ in pairs], 0.0, after=[q for _, q in pairs])
+
+
+def _padding_pairs(op: str, padding: Any, kernel: Pair, stride: Pair,
+                   dilation: Pair) -> list[Pair]:  # fmt: skip
+    """(before, after) for each of the last two axes."""
+    if not isinstance(padding, str):
+        return [(p, p) for p in _pair(op, "padding", padding, 0)]
+    if padding == "valid":
+        return [(0, 0), (0, 0)]
+    if padding != "same":
+        raise ValueError(
+            f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
+        )
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return [(t // 2, t - t // 2) for t in totals]  # the extra one (if odd) after, as PyTorch
+
+
+PADDING_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # NumPy's names
+
+
+def _pad_by_mode(op: str, x: Tensor, pairs: list[Pair], mode: str) -> Tensor:
+    """Pad the last ``len(pairs)`` axes of ``x`` by reflecting it at its edges (``"reflect"``,
+    the edge itself not repeated), repeating the edge (``"replicate"``) or wrapping around
+    (``"circular"``), as PyTorch's padding modes do.
+
+    NOTE: the padded tensor is ``x`` indexed by padded position arrays, so its gradient adds
+    each copy's gradient back onto the element it copied (the engine's index-add).
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(
+            f"{op}: padding_mode must be 'zeros', {', '.join(map(repr, PADDING_MODES))}, "
+            f"got {mode!r}"
+        )
+    sizes = x.shape[-len(pairs) :]
+    # A reflection repeats no edge, so it reaches at most n - 1 further; a wrap at most n.
+    reach = {"reflect": 1, "circular": 0}.get(mode)
+    if reach is not None and any(max(pair) > n - reach for pair, n in zip(pairs, sizes)):
+        raise ValueError(
+            f"{op}: padding {tuple(pairs)} with padding_mode={mode!r} must be at most the "
+            f"input's size{' - 1' if reach else ''} per axis, got input shape {x.shape}"
+        )
+    if not any(any(pair) for pair in pairs):
+        return x
+    positions = [
+        np.pad(np.arange(n), pair, mode=PADDING_MODES[mode]) for pair, n in zip(pairs, sizes)
+    ]
+    return x[(Ellipsis, *np.ix_(*positions))]
 
 
 def _pad_pairs(x: Tensor, before: Any, value: float, after: Any = None) -> Tensor:
@@ -322,8 +457,39 @@ def _pool_args(op: str, x: Any, kernel_size: Any, stride: Any, padding: Any) -> 
     kernel = _pair(op, "kernel_size", kernel_size, 1)
     stride_ = kernel if stride is None else _pair(op, "stride", stride, 1)
     padding_ = _pair(op, "padding", padding, 0)
-    if any(2 * p > k for p, k in zip(padding_, kernel)):
-        raise ValueError(
-            f"{op}: padding {padding_} should be at most half of the kernel size {kernel}"
-        )
     return x, kernel, stride_, padding_
+
+
+def _check_half(op: str, padding: Pair, kernel: Pair, dilation: Pair) -> None:
+    """Pooling pads at most half a window, so that every window holds some input."""
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(2 * p > span for p, span in zip(padding, spans)):
+        what = f"kernel size {kernel}" + (f" (spanning {spans})" if spans != kernel else "")
+        raise ValueError(f"{op}: padding {padding} should be at most half of the {what}")
+
+
+def _ceil_extra(size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                ceil_mode: bool) -> tuple[int, ...]:  # fmt: skip
+    """How far past the right padding the last window reaches when ``ceil_mode`` rounds the
+    number of windows up: ⌈(n + 2p − span) / s⌉ + 1 windows, less the last one if it would
+    start in the right padding (PyTorch's rule)."""
+    if not ceil_mode:
+        return (0, 0)
+    extra = []
+    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
+        span, total = d * (k - 1) + 1, n + 2 * p
+        if total < span:  # too small: _check_fits says so
+            extra.append(0)
+            continue
+        count = -(-(total - span) // s) + 1
+        if (count - 1) * s >= n + p:
+            count -= 1
+        extra.append(max((count - 1) * s + span - total, 0))
+    return tuple(extra)
+
+
+def _as_1d_input(op: str, x: Any) -> Tensor:
+    x = as_tensor(x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected input (N, C, L) or (C, L), got shape {x.shape}")
+    return x

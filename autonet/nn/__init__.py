@@ -19,11 +19,13 @@ from autonet.nn.activation import (
 from autonet.nn.containers import ModuleDict, ModuleList, Sequential
 from autonet.nn.conv import (
     AdaptiveAvgPool2d,
+    AvgPool1d,
     AvgPool2d,
     Conv1d,
     Conv2d,
     Dropout2d,
     Embedding,
+    MaxPool1d,
     MaxPool2d,
 )
 from autonet.nn.layers import (

@@ -10,22 +10,25 @@ from autonet import functional as F
 from autonet.engine.factories import empty
 from autonet.engine.ops.conv import _pair
 from autonet.engine.tensor import Tensor
+from autonet.functional.conv import PADDING_MODES, _pad_by_mode, _padding_pairs
 from autonet.nn import init
 from autonet.nn.module import Module
 from autonet.nn.parameter import Parameter
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "Conv1d", "Conv2d", "Dropout2d", "Embedding", "MaxPool2d",
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Conv1d", "Conv2d", "Dropout2d", "Embedding",
+    "MaxPool1d", "MaxPool2d",
 ]  # fmt: skip
 
 
 class _ConvNd(Module):
-    """What Conv1d and Conv2d share: the parameters, their initialization and the repr."""
+    """What Conv1d and Conv2d share: the parameters, their initialization, padding by a mode
+    other than zeros, and the repr."""
 
     dims = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-                 padding: Any, dilation: Any, groups: int, bias: bool,
+                 padding: Any, dilation: Any, groups: int, bias: bool, padding_mode: str,
                  dtype: Any) -> None:  # fmt: skip
         super().__init__()
         name = type(self).__name__
@@ -34,6 +37,12 @@ class _ConvNd(Module):
                 f"{name}: groups={groups} must divide in_channels ({in_channels}) and "
                 f"out_channels ({out_channels})"
             )
+        if padding_mode != "zeros" and padding_mode not in PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be 'zeros', {', '.join(map(repr, PADDING_MODES))}, "
+                f"got {padding_mode!r}"
+            )
+        self.padding_mode = padding_mode
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = self._tuple("kernel_size", kernel_size, 1)
@@ -41,6 +50,8 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else self._tuple("padding", padding, 0)
         self.dilation = self._tuple("dilation", dilation, 1)
         self.groups = groups
+        if padding == "same" and self.stride != (1,) * self.dims:
+            raise ValueError(f"{name}: padding='same' needs stride 1, got stride {self.stride}")
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(empty(*shape, dtype=dtype))
         self.bias = Parameter(empty(out_channels, dtype=dtype)) if bias else None
@@ -61,23 +72,40 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
             init.uniform_(self.bias, -bound, bound)
 
+    def _pad_input(self, x: Tensor) -> tuple[Tensor, Any]:
+        """With ``padding_mode`` other than zeros, pad ``x`` here; return it with the padding
+        left for the convolution."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        name, short = type(self).__name__, 2 - self.dims  # 1-D: 2-D over a height of 1
+        padding = self.padding if isinstance(self.padding, str) else (0,) * short + self.padding
+        one = (1,) * short
+        pairs = _padding_pairs(name, padding, one + self.kernel_size, one + self.stride,
+                               one + self.dilation)  # fmt: skip
+        x = _pad_by_mode(name, x, pairs[short:], self.padding_mode)
+        return x, (0,) * self.dims
+
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")  # fmt: skip
         if self.padding != (0,) * self.dims:
-            text += f", padding={self.padding!r}"
+            text += f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C, H, W) inputs: weight (out_channels, in_channels/groups, kH,
-    kW), bias (out_channels,). See :func:`autonet.nn.functional.conv2d` for the arguments.
+    kW), bias (out_channels,). See :func:`autonet.nn.functional.conv2d` for the arguments;
+    ``padding_mode`` pads with ``"zeros"`` or by ``"reflect"``, ``"replicate"`` or
+    ``"circular"``, as PyTorch's.
 
     >>> import autonet as an
     >>> conv = an.nn.Conv2d(1, 16, 3, padding=1)
@@ -89,12 +117,13 @@ class Conv2d(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 dtype: Any = None) -> None:  # fmt: skip
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:  # fmt: skip
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, dtype)  # fmt: skip
+                         groups, bias, padding_mode, dtype)  # fmt: skip
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._pad_input(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)  # fmt: skip
 
 
@@ -111,43 +140,62 @@ class Conv1d(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 dtype: Any = None) -> None:  # fmt: skip
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:  # fmt: skip
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, dtype)  # fmt: skip
+                         groups, bias, padding_mode, dtype)  # fmt: skip
 
     def forward(self, x: Tensor) -> Tensor:
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        x, padding = self._pad_input(x)
+        padding = padding if isinstance(padding, str) else padding[0]
         return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0],
                         self.groups)  # fmt: skip
 
 
 class MaxPool2d(Module):
-    """The maximum of each ``kernel_size`` window (``stride`` defaults to the kernel).
+    """The maximum of each ``kernel_size`` window (``stride`` defaults to the kernel); see
+    :func:`autonet.nn.functional.max_pool2d`.
 
     >>> import autonet as an
-    >>> an.nn.MaxPool2d(2)(an.zeros(1, 3, 8, 8)).shape
-    (1, 3, 4, 4)
+    >>> pool = an.nn.MaxPool2d(2)
+    >>> pool, pool(an.zeros(1, 3, 8, 8)).shape
+    (MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False), (1, 3, 4, 4))
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1) -> None:  # fmt: skip
+    pool = staticmethod(F.max_pool2d)
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        return self.pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                         self.ceil_mode, self.return_indices)  # fmt: skip
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}")  # fmt: skip
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")  # fmt: skip
+
+
+class MaxPool1d(MaxPool2d):
+    """The maximum of each ``kernel_size`` window along the last axis of (N, C, L) inputs.
+
+    >>> import autonet as an
+    >>> an.nn.MaxPool1d(3, stride=2)(an.zeros(2, 4, 9)).shape
+    (2, 4, 4)
+    """
+
+    pool = staticmethod(F.max_pool1d)
 
 
 class AvgPool2d(Module):
     """The mean of each ``kernel_size`` window; padded zeros count unless
-    ``count_include_pad=False``.
+    ``count_include_pad=False``. See :func:`autonet.nn.functional.avg_pool2d`.
 
     >>> import autonet as an
     >>> an.nn.AvgPool2d(2)(an.ones(1, 1, 4, 4))
@@ -156,21 +204,51 @@ class AvgPool2d(Module):
     """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 count_include_pad: bool = True,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None) -> None:  # fmt: skip
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding,
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)  # fmt: skip
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(Module):
+    """The mean of each ``kernel_size`` window along the last axis of (N, C, L) inputs.
+
+    >>> import autonet as an
+    >>> an.nn.AvgPool1d(2)
+    AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = self.kernel_size if stride is None else _single(stride)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _single(value: Any) -> tuple[int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 class AdaptiveAvgPool2d(Module):

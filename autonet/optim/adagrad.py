@@ -36,6 +36,8 @@ class Adagrad(Optimizer):
     tensor([ 0.5, -1.5], requires_grad=True)
     """
 
+    _state_names = ("step", "sum")
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -44,6 +44,8 @@ class Adam(Optimizer):
     tensor([ 0.9, -1.9], requires_grad=True)
     """
 
+    _state_names = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
     # AdamW sets this: weight decay shrinks θ directly instead of entering the gradient.
     _decoupled_weight_decay = False
 

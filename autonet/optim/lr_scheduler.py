@@ -108,16 +108,50 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """The schedule's position and settings as plain data (no functions, no optimizer)."""
+        """The schedule's position and settings as plain data (no functions, no optimizer),
+        which :func:`autonet.save` can write.
+
+        >>> import autonet as an
+        >>> from autonet.optim import SGD
+        >>> from autonet.optim.lr_scheduler import StepLR
+        >>> scheduler = StepLR(SGD([an.zeros(1, requires_grad=True)], lr=1.0), step_size=2)
+        >>> scheduler.step()
+        >>> scheduler.state_dict()
+        {'step_size': 2, 'gamma': 0.1, 'base_lrs': [1.0], 'last_epoch': 1, '_last_lr': [1.0]}
+        """
         return copy.deepcopy({k: v for k, v in vars(self).items() if k not in self._not_saved})
 
     # Attributes that state_dict() leaves out (the optimizer is saved on its own).
     _not_saved: tuple[str, ...] = ("optimizer",)
+    # Saved lists that hold one value per param group.
+    _per_group: tuple[str, ...] = ("base_lrs", "_last_lr")
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` saved (the optimizer's rates are restored by the
-        optimizer's own ``load_state_dict``)."""
+        optimizer's own ``load_state_dict``). A dict that does not fit raises a ValueError
+        and changes nothing.
+
+        >>> import autonet as an
+        >>> from autonet.optim import SGD
+        >>> from autonet.optim.lr_scheduler import StepLR
+        >>> opt = SGD([an.zeros(1, requires_grad=True)], lr=1.0)
+        >>> scheduler = StepLR(opt, step_size=2, gamma=0.5)
+        >>> for epoch in range(3):
+        ...     scheduler.step()
+        >>> resumed = StepLR(SGD([an.zeros(1, requires_grad=True)], lr=1.0), step_size=2)
+        >>> resumed.load_state_dict(scheduler.state_dict())
+        >>> resumed.step(); resumed.get_last_lr()      # epoch 4: 1.0 · 0.5²
+        [0.25]
+        """
+        self._check_state_dict(state_dict)
+        vars(self).update(copy.deepcopy(dict(state_dict)))
+
+    def _check_state_dict(self, state_dict: Any) -> None:
+        """Raise ValueError unless ``state_dict`` has this scheduler's keys, with one value per
+        param group where there should be one."""
         name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise ValueError(f"{name}: expected a dict, got {type(state_dict).__name__}")
         expected = set(self.state_dict())
         missing, unexpected = expected - set(state_dict), set(state_dict) - expected
         if missing or unexpected:
@@ -126,13 +160,13 @@ class LRScheduler:
                 f"{sorted(missing)}, unexpected keys {sorted(unexpected)}); was it saved from "
                 "another kind of scheduler?"
             )
-        saved = state_dict.get("base_lrs", self.base_lrs)
-        if len(saved) != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"{name}: the state dict has rates for {len(saved)} param groups, the optimizer "
-                f"has {len(self.optimizer.param_groups)}"
-            )
-        vars(self).update(copy.deepcopy(dict(state_dict)))
+        groups = len(self.optimizer.param_groups)
+        for key in self._per_group:
+            if len(state_dict[key]) != groups:
+                raise ValueError(
+                    f"{name}: the state dict has {len(state_dict[key])} values in {key!r}, one "
+                    f"per param group; the optimizer has {groups} param groups"
+                )
 
 
 class StepLR(LRScheduler):
@@ -425,16 +459,26 @@ class SequentialLR(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers", None)
-        if inner is None or len(inner) != len(self._schedulers):
+    def _check_state_dict(self, state_dict: Any) -> None:
+        super()._check_state_dict(state_dict)
+        inner = state_dict["_schedulers"]
+        if len(inner) != len(self._schedulers):
             raise ValueError(
-                f"SequentialLR.load_state_dict: expected the states of {len(self._schedulers)} "
-                "schedulers under '_schedulers'"
+                f"SequentialLR.load_state_dict: the state dict holds {len(inner)} schedules, "
+                f"this SequentialLR runs {len(self._schedulers)}"
             )
-        for s, saved in zip(self._schedulers, inner):
-            s.load_state_dict(saved)  # checks each one before anything of ours changes
+        for i, (s, saved) in enumerate(zip(self._schedulers, inner)):
+            try:
+                s._check_state_dict(saved)
+            except ValueError as e:
+                raise ValueError(f"SequentialLR.load_state_dict: schedule {i}: {e}") from None
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the position and every inner schedule (all are checked first)."""
+        self._check_state_dict(state_dict)
+        state = dict(state_dict)
+        for s, saved in zip(self._schedulers, state.pop("_schedulers")):
+            s.load_state_dict(saved)
         vars(self).update(copy.deepcopy(state))
 
 
@@ -461,6 +505,8 @@ class ReduceLROnPlateau(LRScheduler):
     >>> rates
     [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
     """
+
+    _per_group = ("min_lrs", "_last_lr")
 
     def __init__(
         self,
@@ -547,11 +593,3 @@ class ReduceLROnPlateau(LRScheduler):
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 group["lr"] = new
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        if len(state_dict.get("min_lrs", ())) != len(self.optimizer.param_groups):
-            raise ValueError(
-                "ReduceLROnPlateau.load_state_dict: the state dict's min_lrs do not match the "
-                f"optimizer's {len(self.optimizer.param_groups)} param groups"
-            )
-        super().load_state_dict(state_dict)

@@ -149,7 +149,22 @@ class Optimizer:
         """Update every parameter that has a gradient, and return ``closure()``'s loss.
 
         ``closure``, when given, re-evaluates the model and returns the loss (it should call
-        ``zero_grad`` and ``backward`` itself); it is called with recording on.
+        ``zero_grad`` and ``backward`` itself); it is called with recording on, even inside
+        ``no_grad``. Parameters whose ``grad`` is None are left alone (and get no state).
+
+        >>> import autonet as an
+        >>> from autonet.optim import SGD
+        >>> w = an.tensor([2.0], requires_grad=True)
+        >>> opt = SGD([w], lr=0.25)
+        >>> def closure():
+        ...     opt.zero_grad()
+        ...     loss = (w * w).sum()
+        ...     loss.backward()
+        ...     return loss
+        >>> opt.step(closure)                 # the loss before the step
+        tensor(4., grad_fn=<sum>)
+        >>> w                                 # 2 − 0.25 · 2·2
+        tensor([1.], requires_grad=True)
         """
         loss = None
         if closure is not None:
@@ -165,6 +180,9 @@ class Optimizer:
                         state = self.state[p] = self._init_state(p, group)
                     self._update(p, p.grad.data, state, group)
         return loss
+
+    # Every name a parameter's state may hold (load_state_dict refuses others).
+    _state_names: tuple[str, ...] = ()
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state ``p`` starts with, before its first update."""
@@ -208,12 +226,25 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore the state and hyperparameters saved by :meth:`state_dict`.
+        """Restore the state and hyperparameters saved by :meth:`state_dict`, so that training
+        goes on exactly where it stopped.
 
         The saved groups must match this optimizer's: the same number of groups, of
-        parameters in each, and state tensors of each parameter's shape. Values are copied in
-        with the parameter's dtype. On any mismatch a ValueError says where, and nothing is
-        changed.
+        parameters in each, the state entries this optimizer keeps (a dict saved by another
+        kind of optimizer does not fit), and state tensors of each parameter's shape. What
+        :func:`autonet.load` gives back is accepted as it is: integer or string keys, ``step``
+        as an int or a one-element tensor. Values are copied in with the parameter's dtype. On
+        any mismatch a ValueError says where, and nothing is changed.
+
+        >>> import autonet as an
+        >>> from autonet.optim import SGD
+        >>> w = an.ones(2, requires_grad=True)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> (w * w).sum().backward(); opt.step()
+        >>> twin = SGD([an.ones(2, requires_grad=True)], lr=0.5)
+        >>> twin.load_state_dict(opt.state_dict())
+        >>> twin.param_groups[0]["lr"], twin.state_dict()["state"][0]["momentum_buffer"]
+        (0.1, tensor([2., 2.]))
         """
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
@@ -224,35 +255,51 @@ class Optimizer:
                 f"{name}: the state dict has {len(saved_groups)} param groups, this optimizer "
                 f"has {len(self.param_groups)}"
             )
-        where: dict[int, tuple[Tensor, str]] = {}  # saved index -> (parameter, description)
+        # saved index -> (parameter, its new group, a description for messages)
+        where: dict[int, tuple[Tensor, dict[str, Any], str]] = {}
         new_groups = []
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if not isinstance(saved, Mapping) or "params" not in saved:
+                raise ValueError(f"{name}: param group {g} of the state dict has no 'params' entry")
             ids = list(saved["params"])
             if len(ids) != len(group["params"]):
                 raise ValueError(
                     f"{name}: param group {g} has {len(ids)} parameters in the state dict and "
                     f"{len(group['params'])} in this optimizer"
                 )
-            for i, (saved_id, p) in enumerate(zip(ids, group["params"])):
-                where[int(saved_id)] = (p, f"parameter {i} of param group {g}")
             new_group = {k: _plain(v) for k, v in saved.items() if k != "params"}
             for key, default in self.defaults.items():
                 new_group.setdefault(key, default)
             self._check_hyperparameters(new_group)
             new_group["params"] = group["params"]
             new_groups.append(new_group)
+            for i, (saved_id, p) in enumerate(zip(ids, group["params"])):
+                if int(saved_id) in where:
+                    raise ValueError(f"{name}: parameter index {saved_id} appears twice")
+                where[int(saved_id)] = (p, new_group, f"parameter {i} of param group {g}")
 
         new_state: dict[Tensor, dict[str, Any]] = {}
         for key, saved_state in state_dict["state"].items():
             if int(key) not in where:
                 raise ValueError(f"{name}: the state dict has state for unknown parameter {key}")
-            p, description = where[int(key)]
+            p, group, description = where[int(key)]
+            # NOTE: names this kind of optimizer never keeps mean another kind saved the dict;
+            # names its first step would have made must be there for the next step to run.
+            unknown = set(saved_state) - set(self._state_names)
+            missing = set(self._init_state(p, group)) - set(saved_state)
+            if unknown or missing:
+                raise ValueError(
+                    f"{name}: the state of {description} holds {sorted(saved_state)}; "
+                    f"{type(self).__name__} keeps {sorted(self._state_names)} "
+                    f"(unknown: {sorted(unknown)}, missing: {sorted(missing)}); was it saved by "
+                    "another kind of optimizer, or with other settings?"
+                )
             entry = {}
             for field, value in saved_state.items():
                 if field == "step":
-                    entry[field] = int(value)
+                    entry[field] = int(value)  # a Python int, a 0-d tensor from PyTorch...
                 elif isinstance(value, (Tensor, np.ndarray)):
-                    if value.shape != p.shape:
+                    if tuple(value.shape) != p.shape:
                         raise ValueError(
                             f"{name}: state {field!r} of {description} has shape "
                             f"{tuple(value.shape)}, the parameter has shape {p.shape}"

@@ -45,6 +45,8 @@ class RMSprop(Optimizer):
     tensor([ 0.98, -1.98], requires_grad=True)
     """
 
+    _state_names = ("step", "square_avg", "momentum_buffer", "grad_avg")
+
     def __init__(
         self,
         params: Iterable[Any],

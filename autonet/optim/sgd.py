@@ -42,6 +42,8 @@ class SGD(Optimizer):
     tensor([ 0.46, -0.92], requires_grad=True)
     """
 
+    _state_names = ("momentum_buffer",)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -75,8 +77,10 @@ class SGD(Optimizer):
         if weight_decay != 0:
             g = g + weight_decay * p.data  # a new array: p.grad itself is left alone
         if momentum != 0:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = Tensor(g, dtype=g.dtype)  # b₁ = g₁ (a copy)
+            # NOTE: the buffer is made at the first step with momentum (PyTorch's state dicts
+            # hold None until then), as a copy of g in the parameter's dtype.
+            if state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = Tensor(g, dtype=p.dtype)  # b₁ = g₁
                 buf = state["momentum_buffer"].data
             else:
                 buf = state["momentum_buffer"].data
