@@ -62,6 +62,17 @@ def test_scalar_example_shows_data_and_grad_on_every_node():
     assert sorted(values) == sorted(expected)
 
 
+def test_values_the_graph_did_not_keep_are_computed_again_for_the_drawing():
+    """Before backward: a·b feeds an addition, which keeps nothing of it; the drawing still
+    shows its value, computed again from a and b."""
+    a, b = an.tensor(2.0, requires_grad=True), an.tensor(-3.0, requires_grad=True)
+    L = (a * b + 10.0) * 2.0
+    assert L.grad_fn.parents[0].parents[0].out is None  # a·b: not kept
+    values = [lab for lab in nodes(draw_graph(L)).values() if lab.startswith("{() float32")]
+    assert sorted(values) == ["{() float32 | data -6.}", "{() float32 | data 4.}",
+                              "{() float32 | data 8.}"]  # fmt: skip
+
+
 def test_operation_labels_carry_their_arguments():
     x = an.ones(2, 3, requires_grad=True)
     dot = draw_graph((x**2).sum(axis=1).mean())

@@ -161,7 +161,9 @@ def _reverse_pass(
     allocated itself (those can be handed out without a copy).
     """
     grads: dict[Any, Any] = {}
-    owned: set[Any] = set()  # keys whose buffer this pass allocated, so may add in place
+    # keys whose buffer this pass allocated (a leaf's first gradient, or any sum of two), so
+    # more gradients may be added to it in place
+    owned: set[Any] = set()
     for t, g in roots:
         key = t.grad_fn if t.grad_fn is not None else t
         grads[key] = g if key not in grads else grads[key] + g
@@ -175,16 +177,18 @@ def _reverse_pass(
     captured: dict[Any, Any] = {}
 
     retained = _retained if len(_retained) else None
+    watched = wanted is not None or retained is not None
     saved_mode = _State.enabled
     _State.enabled = create_graph
     try:
         while heap:
             node = pop(heap)[1]
             g = grads.pop(node)
-            if wanted is not None and node in wanted:
-                captured[node] = g
-            if retained is not None:
-                _keep_retained(node, g)
+            if watched:
+                if wanted is not None and node in wanted:
+                    captured[node] = g
+                if retained is not None:
+                    _keep_retained(node, g)
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(
@@ -199,30 +203,31 @@ def _reverse_pass(
                 input_grads = node.backward(g, _make(node.out, node), *xs)
             else:
                 input_grads = node.backward(g, node.out, *inputs)
+            if not retain_graph:
+                node.inputs = node.out = None
             for p, gi, need, x in zip(node.parents, input_grads, node.needs_input_grad, inputs):
-                if gi is None or not need:
+                if not need or gi is None:
                     continue
                 if create_graph and not isinstance(gi, Tensor):
                     gi = _make(np.asarray(gi), None)
-                if gi.shape != x.shape:
-                    gi = sum_to_shape(gi, x.shape)  # undo broadcasting
-                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                    gi = gi.astype(x.dtype)
+                if x is not None:  # None: the gradient has its input's shape and dtype already
+                    if gi.shape != x.shape:
+                        gi = sum_to_shape(gi, x.shape)  # undo broadcasting
+                    if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                        gi = gi.astype(x.dtype)
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gi
-                    if gi is not g and type(gi) is ndarray and gi.base is None:
-                        owned.add(p)  # a fresh array nobody else holds
-                    if type(p) is not Tensor and isinstance(p, Function):
+                    if isinstance(p, Function):
                         push(heap, (-p.seq, p))  # its first gradient: queue it
+                    elif gi is not g and type(gi) is ndarray and gi.base is None:
+                        owned.add(p)  # a leaf's fresh array that nobody else holds
                 elif p in owned and not create_graph:
                     np.add(prev, gi, out=prev)
                 else:
                     grads[p] = total = prev + gi
                     if type(total) is ndarray:
                         owned.add(p)
-            if not retain_graph:
-                node.inputs = node.out = None
     finally:
         _State.enabled = saved_mode
     grads.update(captured)
@@ -230,8 +235,9 @@ def _reverse_pass(
 
 
 def _check_versions(node: Function) -> None:
+    """Refuse a node whose saved leaf input was changed in place since it was recorded."""
     for i, (p, v) in enumerate(zip(node.parents, node.versions)):
-        if isinstance(p, Tensor) and p._version != v:
+        if v is not None and p._version != v:
             raise RuntimeError(
                 f"backward: input {i} of {node!r} (shape {p.shape}) was changed in place after "
                 f"it was used (version {v}, now {p._version}), so its gradient would be wrong; "
@@ -242,7 +248,7 @@ def _check_versions(node: Function) -> None:
 def _saved(parent: Any, x: Any) -> Any:
     """An input as a Tensor for a recorded backward: the leaf itself, or a tensor standing for
     the parent node's output (so gradients of the backward flow on into that node)."""
-    if parent is None:
+    if parent is None or x is None:
         return x
     if isinstance(parent, Tensor):
         return parent

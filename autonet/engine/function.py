@@ -10,8 +10,12 @@ A primitive is a subclass of :class:`Function` with two methods side by side:
 
 When a primitive is applied to a tensor that requires grad, the instance becomes the
 output's ``grad_fn``: a node that keeps its ``parents`` (the node that produced each input, a
-leaf tensor, or ``None`` for a constant), the input arrays, the output array, and the
-inputs' version numbers (to catch in-place changes made before ``backward``).
+leaf tensor, or ``None`` for a constant), and of the arrays only what its ``backward`` reads:
+the output if ``saves_output``, the inputs' values as ``saves_inputs`` says. An input whose
+values are not needed is kept as a *stand-in* (an array of its shape and dtype that holds no
+memory) or, where nothing of it is needed at all, as ``None``; so the forward pass holds no
+array that the backward pass will not use. Saved leaf inputs also keep their version numbers
+(to catch in-place changes made before ``backward``).
 
 ``backward`` is written only with operators, methods and NumPy functions that arrays and
 Tensors share (``+``, ``@``, ``.sum(axis, keepdims=True)``, ``.reshape``, ``np.exp``, ...). In
@@ -46,25 +50,46 @@ class Function:
     primitive needs no ``__init__``.
 
     A recorded node holds ``parents`` (per input: the node that produced it, the leaf tensor
-    itself, or ``None`` for a constant), ``inputs`` and ``out`` (the arrays), which inputs
-    ``needs_input_grad``, and ``versions``: the version counters of its leaf inputs when it
-    ran (``None`` without leaf inputs). In-place changes bump a tensor's version, so backward
-    can refuse to use an array that changed after it was saved.
+    itself, or ``None`` for a constant), ``inputs`` and ``out`` (what it keeps of the arrays,
+    see below), which inputs ``needs_input_grad``, and ``versions``: the version counters of
+    its saved leaf inputs when it ran (``None`` for the others, or in place of the tuple when
+    it saved no leaf). In-place changes bump a tensor's version, so backward can refuse to use
+    an array that changed after it was saved.
 
     ``seq`` numbers the recorded nodes in the order they ran: every node's inputs come from
     nodes with smaller numbers, so the backward pass visits nodes from the largest number down
     and reaches each one after everything that used its output.
 
+    What ``backward`` reads is declared by two class attributes, so that a node keeps nothing
+    more (PyTorch's ``save_for_backward``):
+
+    ``saves_output``
+        ``True`` when ``backward`` reads ``y`` (tanh: 1 - y²); otherwise it gets ``None``.
+    ``saves_inputs``
+        ``True`` when it reads the inputs' values (log: g / x); ``"shape"`` when it reads
+        only their shapes and dtypes (sum: spread g back over x.shape); ``False`` when it
+        reads nothing of them and returns each gradient in its input's shape and dtype, or in
+        the broadcast shape of an elementwise operation (add, tanh, transpose); ``"others"``
+        when input i's values are read only for the gradient of another input, and nothing of
+        it otherwise (the product rule: for a·b, dL/da = g·b needs b); or one flag per input
+        (values, or nothing: a / b reads b only). What is not read arrives as a stand-in, or
+        as ``None`` where the gradient has its input's shape anyway.
+
     ``module_calls`` is set only on a node whose output a Module returned: a list of
     ``(module, input edges)``, innermost call first, from which drawings group the operations
-    of each module call (see ``Module.__call__``). Other nodes leave it unset.
+    of each module call (see ``Module.__call__``). Other nodes read the class's ``None``.
     """
 
+    # NOTE: "__dict__" lets a node take ``module_calls`` only when a module sets it (CPython
+    # makes the dict on first use), while every other node reads the class default for free.
     __slots__ = (
-        "__weakref__", "inputs", "module_calls", "needs_input_grad", "out", "parents", "seq",
+        "__dict__", "__weakref__", "inputs", "needs_input_grad", "out", "parents", "seq",
         "versions",
     )  # fmt: skip
     name = "function"
+    saves_output: bool = True
+    saves_inputs: bool | str = True
+    module_calls: list[tuple[Any, tuple[Any, ...]]] | None = None
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
@@ -143,10 +168,15 @@ def unary(fn: Function, x: Any) -> Any:
         parent = x.grad_fn or x
         fn.parents = (parent,)
         fn.seq = _next_seq()
-        fn.inputs = (data,)
-        fn.out = out
+        saves = fn.saves_inputs
+        if saves is True:
+            fn.inputs = (data,)
+            fn.versions = (x._version,) if parent is x else None  # a saved leaf's version
+        else:
+            fn.inputs = (stand_in(data),) if saves == "shape" else _NOTHING
+            fn.versions = None
+        fn.out = out if fn.saves_output else None
         fn.needs_input_grad = _TRUE
-        fn.versions = (x._version,) if parent is x else None  # a leaf's version, see below
         return _make(out, fn)
     return _make(out, None)
 
@@ -187,14 +217,42 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             pb = (b.grad_fn or b) if tb else None
             fn.parents = (pa, pb)
             fn.seq = _next_seq()
-            fn.inputs = (xa, xb)
-            fn.out = out
-            fn.needs_input_grad = (ra, rb)
-            if pa is a or pb is b:  # a leaf input: remember its version
-                fn.versions = (a._version if pa is a else 0, b._version if pb is b else 0)
+            saves = fn.saves_inputs
+            if saves is True:
+                fn.inputs = (xa, xb)
+                leaf_a, leaf_b = pa is a, pb is b
+            else:
+                # what is kept of each: its values if read, else a stand-in or nothing
+                if type(saves) is tuple:
+                    keep_a, keep_b = saves
+                else:
+                    keep_a, keep_b = (rb, ra) if saves == "others" else (False, False)
+                if (keep_a or pa is None) and (keep_b or pb is None):
+                    fn.inputs = (xa, xb)
+                elif type(xa) is not ndarray or type(xb) is not ndarray:
+                    # a tensor and a Python number: the gradient has the tensor's shape and
+                    # dtype, so nothing of it need be kept (the commonest case: x * 2, x + 1)
+                    fn.inputs = (xa if keep_a or pa is None else None,
+                                 xb if keep_b or pb is None else None)  # fmt: skip
+                else:
+                    fn.inputs = (
+                        xa if keep_a or pa is None else _dropped(xa, xb, saves),
+                        xb if keep_b or pb is None else _dropped(xb, xa, saves),
+                    )
+                leaf_a, leaf_b = keep_a and pa is a, keep_b and pb is b
+            if leaf_a or leaf_b:  # a saved leaf input: remember its version
+                fn.versions = (a._version if leaf_a else None, b._version if leaf_b else None)
             else:
                 fn.versions = None
-            return _make(out, fn)
+            fn.out = out if fn.saves_output else None
+            fn.needs_input_grad = _NEEDS[ra][rb]
+            t = _new(Tensor)  # what _make does, inline: this is the hottest path
+            t.data = out
+            t.grad = None
+            t.grad_fn = fn
+            t._requires_grad = True
+            t._version = 0
+            return t
     return _make(out, None)
 
 
@@ -204,6 +262,26 @@ def nary(fn: Function, *xs: Any) -> Any:
     With no Tensor among the inputs the plain NumPy result comes back (see
     ``Function.apply``).
     """
+    for x in xs:
+        if type(x) is not Tensor and not isinstance(x, Tensor):
+            return _nary_with_constants(fn, xs)
+    arrays = tuple([x.data for x in xs])  # only tensors: the common case
+    try:
+        out = fn.forward(*arrays)
+    except ValueError as e:
+        raise fn.error(*arrays) from e
+    if type(out) is not ndarray:
+        out = np.asarray(out)
+    if _State.enabled:
+        needs = tuple([x._requires_grad for x in xs])
+        if True in needs:
+            return _record(fn, xs, arrays, out, needs)
+    return _make(out, None)
+
+
+def _nary_with_constants(fn: Function, xs: tuple[Any, ...]) -> Any:
+    """:func:`nary` when some inputs are not Tensors: floating constants adopt the tensors'
+    float dtype; with no Tensor at all the plain NumPy result comes back."""
     tensors = [x for x in xs if isinstance(x, Tensor)]
     if not tensors:
         return fn.forward(*xs)
@@ -215,15 +293,78 @@ def nary(fn: Function, *xs: Any) -> Any:
         raise fn.error(*arrays) from e
     if type(out) is not ndarray:
         out = np.asarray(out)
-    if _State.enabled and any(t._requires_grad for t in tensors):
-        fn.parents = tuple((x.grad_fn or x) if isinstance(x, Tensor) else None for x in xs)
-        fn.seq = _next_seq()
-        fn.inputs = arrays
-        fn.out = out
-        fn.versions = tuple(x._version if isinstance(x, Tensor) else 0 for x in xs)  # see below
-        fn.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad for x in xs)
-        return _make(out, fn)
+    if _State.enabled:
+        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in xs])
+        if True in needs:
+            return _record(fn, xs, arrays, out, needs)
     return _make(out, None)
+
+
+def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: ndarray,
+            needs: tuple[bool, ...]) -> Tensor:  # fmt: skip
+    """Make ``fn`` the node of ``out`` (the general form of what unary and binary do inline):
+    its parents, and what its backward reads (see ``Function.saves_inputs``)."""
+    fn.parents = parents = tuple([(x.grad_fn or x) if isinstance(x, Tensor) else None for x in xs])
+    fn.seq = _next_seq()
+    saves = fn.saves_inputs
+    others = needs.count(True)
+    kept, versions = list(arrays), None
+    for i, p in enumerate(parents):
+        if p is None:
+            continue  # a constant is kept as it is
+        if saves is True or (
+            saves[i] if type(saves) is tuple else saves == "others" and others - needs[i]
+        ):
+            if p is xs[i]:  # a saved leaf input: remember its version
+                versions = versions or [None] * len(xs)
+                versions[i] = p._version
+        else:
+            kept[i] = stand_in(arrays[i])
+    fn.inputs = tuple(kept)
+    fn.versions = versions if versions is None else tuple(versions)
+    fn.out = out if fn.saves_output else None
+    fn.needs_input_grad = needs
+    return _make(out, fn)
+
+
+_NOTHING = (None,)
+_NEEDS = {False: {True: (False, True)}, True: {False: (True, False), True: (True, True)}}
+_new = object.__new__
+_stand_ins: dict[tuple[tuple[int, ...], np.dtype], ndarray] = {}
+
+
+def stand_in(x: ndarray) -> ndarray:
+    """An array with ``x``'s shape and dtype that holds no memory: one value, broadcast (a
+    read-only view). A node keeps it in place of an input whose values its backward does not
+    read, so that the input can be freed while its shape and dtype stay known.
+
+    NOTE: the value is NaN (0 for integers), so a ``backward`` that reads a stand-in by mistake
+    gives NaN gradients, which the gradient checks catch at once.
+
+    >>> s = stand_in(np.ones((2, 3), np.float32))
+    >>> s.shape, s.dtype, s.strides, bool(np.isnan(s).all())
+    ((2, 3), dtype('float32'), (0, 0), True)
+    """
+    key = (x.shape, x.dtype)
+    s = _stand_ins.get(key)
+    if s is None:
+        if len(_stand_ins) >= 4096:  # many shapes seen: start again rather than grow
+            _stand_ins.clear()
+        fill = np.nan if x.dtype.kind in "fc" else 0
+        s = _stand_ins[key] = np.broadcast_to(np.array(fill, x.dtype), x.shape)
+    return s
+
+
+def _dropped(x: ndarray, other: Any, saves: Any) -> ndarray | None:
+    """What a two-input node keeps of input ``x`` whose values its backward does not read:
+    nothing when the gradient will come back in x's own shape and dtype (the other operand is
+    a Python number, or an array of x's shape and dtype), else a stand-in for the engine's
+    broadcasting rule (and for a backward that reads shapes)."""
+    if saves != "shape" and (
+        type(other) is not ndarray or (other.shape == x.shape and other.dtype is x.dtype)
+    ):
+        return None
+    return stand_in(x)
 
 
 def _operand(x: Any, float_dtype: np.dtype | None) -> Any:

@@ -76,11 +76,12 @@ class Module:
         if node is not None:
             # Mark where this call's operations end (its output) and begin (its inputs), so
             # that a drawing can group them; one list append per call, nothing per operation.
-            edges = tuple(a.grad_fn or a for a in args if isinstance(a, Tensor))
-            calls = getattr(node, "module_calls", None)
+            edges = tuple([a.grad_fn or a for a in args if isinstance(a, Tensor)])
+            calls = node.module_calls
             if calls is None:
-                node.module_calls = calls = []
-            calls.append((self, edges))
+                node.module_calls = [(self, edges)]
+            else:
+                calls.append((self, edges))
         return out
 
     # ---- registration ---------------------------------------------------------------------
@@ -96,27 +97,37 @@ class Module:
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
             self._forget(name)
-            params[name] = value
+            self._register(params, name, value)
         elif isinstance(value, Module):
             self._forget(name)
-            modules[name] = value
+            self._register(modules, name, value)
         elif name in params:
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} as parameter '{name}' "
                     "(an nn.Parameter or None is expected)"
                 )
-            params[name] = None
+            self._register(params, name, None)
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}'")
-            buffers[name] = value
+            self._register(buffers, name, value)
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as sub-module '{name}'")
-            modules[name] = None
+            self._register(modules, name, None)
         else:
             object.__setattr__(self, name, value)
+
+    def _register(self, registry: dict[str, Any], name: str, value: Any) -> None:
+        """Put ``value`` in its registry and, as a plain attribute, in the instance dict.
+
+        NOTE: the copy in ``__dict__`` makes ``self.weight`` an ordinary attribute lookup; a
+        lookup that missed and went through ``__getattr__`` would cost a caught exception on
+        every forward. Every change goes through here or ``_forget``, so the two agree.
+        """
+        registry[name] = value
+        self.__dict__[name] = value
 
     def _forget(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
@@ -124,7 +135,8 @@ class Module:
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
-        # only reached when ordinary lookup fails: registered parameters, buffers and modules
+        # only reached when ordinary lookup fails (a name nothing registered, or an object made
+        # without __init__): look in the registries
         d = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
             found = d.get(registry)
@@ -147,7 +159,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None")
         self._forget(name)
-        self._parameters[name] = param
+        self._register(self._parameters, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a tensor that is state but not learned (running statistics); it is saved in
@@ -162,7 +174,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None")
         self._forget(name)
-        self._buffers[name] = tensor
+        self._register(self._buffers, name, tensor)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -173,7 +185,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module or None")
         self._forget(name)
-        self._modules[name] = module
+        self._register(self._modules, name, module)
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after every forward; a non-None return value

@@ -65,7 +65,9 @@ def draw_graph(
 
     - Leaves: inputs (green) and parameters (blue), named from ``params`` (name → tensor) or
       from ``model.named_parameters()``; operations (orange) with their arguments, e.g.
-      ``sum(axis=1)``; the value each operation produced (grey), with shape and dtype.
+      ``sum(axis=1)``; the value each operation produced (grey), with shape and dtype. A
+      node keeps only what its derivative needs, so a value the graph no longer holds is
+      computed again from its inputs for the drawing (until ``backward`` releases the graph).
     - ``show_data``: the values of tensors with at most 16 elements (``"auto"``), always
       (``True``, abbreviated) or never. ``show_grad``: gradients where the tensor keeps one
       (leaves after ``backward``, roots, and tensors that called ``retain_grad()``).
@@ -187,6 +189,7 @@ class _Drawer:
         self.show_grad = show_grad
         self.show_shapes = show_shapes
         self.collapse = collapse
+        self.values: dict[int, np.ndarray] = {}  # node id -> the value it produced
 
     # -- walking -----------------------------------------------------------------------------
     def walk(self, roots: Iterable[Tensor], max_nodes: int | None) -> tuple[list, list, int]:
@@ -221,7 +224,7 @@ class _Drawer:
         found = [
             _Call(module, node, edges)
             for node in order
-            for module, edges in (getattr(node, "module_calls", None) or ())
+            for module, edges in (node.module_calls or ())
         ]
         drawn = {id(n) for n in order}
         for call in found:
@@ -284,16 +287,42 @@ class _Drawer:
             ref = _retained.get(node)
             t = ref() if ref is not None else None
         grad = t.grad if t is not None else None
-        # NOTE: backward releases a node's saved output; a tensor still held (a root, or one
-        # that called retain_grad()) keeps the values.
-        out = node.out if node.out is not None else (t.data if t is not None else None)
+        # NOTE: backward releases what a node saved; a tensor still held (a root, or one that
+        # called retain_grad()) keeps the values.
+        out = t.data if t is not None else self.values.get(id(node))
         if out is None:
             return "{released by backward}"
         return self.record("", out, grad, out.shape, out.dtype)
 
+    def output_values(self, order: list[Function]) -> dict[int, np.ndarray]:
+        """The value each drawn operation produced, by node id: the output it saved, else
+        computed again by its ``forward`` from its inputs' values (leaves, constants, and the
+        outputs found before it). Nodes released by ``backward`` have none."""
+        values: dict[int, np.ndarray] = {}
+        for node in sorted(order, key=lambda n: n.seq):  # in recording order: inputs first
+            if node.released:
+                continue
+            if node.out is not None:
+                values[id(node)] = node.out
+                continue
+            xs = []
+            for p, x in zip(node.parents, node.inputs):
+                if p is None:
+                    xs.append(x)  # a constant, kept as it was
+                elif isinstance(p, Tensor):
+                    xs.append(p.data)
+                elif id(p) in values:
+                    xs.append(values[id(p)])
+                else:
+                    break  # an input that is not drawn: nothing to compute from
+            else:
+                values[id(node)] = np.asarray(node.forward(*xs))
+        return values
+
     # -- the whole ---------------------------------------------------------------------------
     def draw(self, dot: Any, roots: tuple[Tensor, ...], max_nodes: int | None) -> None:
         order, leaves, skipped = self.walk(roots, max_nodes)
+        self.values = self.output_values(order)
         root_of = {id(r.grad_fn): r for r in roots if r.grad_fn is not None}
         calls = self.calls(order)
         owner: dict[int, _Call] = {}
@@ -380,7 +409,7 @@ class _Drawer:
                 self.op_nodes_into(dot, node, root_of)
             elif id(call) not in drawn_calls:
                 drawn_calls.add(id(call))
-                out = call.output.out
+                out = self.values.get(id(call.output))
                 count = sum(p.size for p in call.module.parameters())
                 lines = [call.label]
                 if out is not None:

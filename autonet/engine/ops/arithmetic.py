@@ -21,6 +21,8 @@ class Add(Function):
     """y = a + b;  dy/da = dy/db = 1."""
 
     name = "add"
+    saves_output = False
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -33,6 +35,8 @@ class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
     name = "sub"
+    saves_output = False
+    saves_inputs = False
 
     def forward(self, a, b):
         return a - b
@@ -45,12 +49,17 @@ class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
 
     name = "mul"
+    saves_output = False
+    saves_inputs = "others"
 
     def forward(self, a, b):
         return a * b
 
     def backward(self, g, y, a, b):
         need_a, need_b = self.needs_input_grad
+        if a is b and need_a:
+            # NOTE: x·x (one tensor twice): d(x²)/dx = 2x, given once instead of twice.
+            return g * (2 * a), None
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
@@ -58,6 +67,7 @@ class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b."""
 
     name = "div"
+    saves_inputs = (False, True)
 
     def forward(self, a, b):
         return a / b
@@ -71,6 +81,8 @@ class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
     name = "neg"
+    saves_output = False
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -84,6 +96,7 @@ class Pow(Function):
 
     __slots__ = ("exponent",)
     name = "pow"
+    saves_output = False
 
     def __init__(self, exponent: float) -> None:
         self.exponent = exponent
@@ -127,6 +140,7 @@ class MatMul(Function):
     """
 
     name = "matmul"
+    saves_output = False
 
     def forward(self, a, b):
         return a @ b
@@ -184,11 +198,13 @@ class Linear(Function):
     """
 
     name = "linear"
+    saves_output = False
+    saves_inputs = "others"
 
     def forward(self, x, w, b=None):
         y = x @ w.T
         if b is not None:
-            if b.dtype == y.dtype:
+            if b.dtype is y.dtype:
                 y += b  # y is a fresh array: add in place
             else:
                 y = y + b
@@ -226,6 +242,8 @@ class Cast(Function):
 
     __slots__ = ("dtype",)
     name = "astype"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = dtype
@@ -241,6 +259,8 @@ class Clone(Function):
     """y = a copy of x;  dy/dx = 1."""
 
     name = "clone"
+    saves_output = False
+    saves_inputs = False
 
     def forward(self, x):
         return x.copy()

@@ -37,6 +37,8 @@ class Unfold(Function):
 
     __slots__ = ("dilation", "kernel_size", "stride")
     name = "unfold"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, kernel_size: Pair, stride: Pair, dilation: Pair) -> None:
         self.kernel_size = kernel_size
@@ -61,6 +63,8 @@ class Fold(Function):
 
     __slots__ = ("dilation", "kernel_size", "size", "stride")
     name = "fold"
+    saves_output = False
+    saves_inputs = False
 
     def __init__(self, size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> None:
         self.size = size

@@ -48,6 +48,7 @@ class Exp(Function):
     """y = eˣ;  dy/dx = eˣ = y."""
 
     name = "exp"
+    saves_inputs = False
 
     def forward(self, x):
         return np.exp(x)
@@ -60,6 +61,7 @@ class Log(Function):
     """y = ln x;  dy/dx = 1/x."""
 
     name = "log"
+    saves_output = False
 
     def forward(self, x):
         return np.log(x)
@@ -72,6 +74,7 @@ class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2√x) = 1/(2y)."""
 
     name = "sqrt"
+    saves_inputs = False
 
     def forward(self, x):
         return np.sqrt(x)
@@ -84,6 +87,7 @@ class Abs(Function):
     """y = |x|;  dy/dx = sign(x).  NOTE: at x = 0 the gradient is 0 (PyTorch's choice)."""
 
     name = "abs"
+    saves_output = False
 
     def forward(self, x):
         return np.abs(x)
@@ -96,6 +100,7 @@ class Sin(Function):
     """y = sin x;  dy/dx = cos x."""
 
     name = "sin"
+    saves_output = False
 
     def forward(self, x):
         return np.sin(x)
@@ -108,6 +113,7 @@ class Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
 
     name = "cos"
+    saves_output = False
 
     def forward(self, x):
         return np.cos(x)
@@ -120,6 +126,7 @@ class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - tanh²x = 1 - y²."""
 
     name = "tanh"
+    saves_inputs = False
 
     def forward(self, x):
         return np.tanh(x)
@@ -132,6 +139,7 @@ class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = σ(x)(1 - σ(x)) = y(1 - y)."""
 
     name = "sigmoid"
+    saves_inputs = False
 
     def forward(self, x):
         # NOTE: e^(-|x|) never overflows; σ(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0
@@ -147,6 +155,7 @@ class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 for x > 0, else 0.  NOTE: the gradient at 0 is 0."""
 
     name = "relu"
+    saves_inputs = False
 
     def forward(self, x):
         return np.maximum(x, 0)
@@ -160,6 +169,7 @@ class LeakyReLU(Function):
 
     __slots__ = ("negative_slope",)
     name = "leaky_relu"
+    saves_output = False
 
     def __init__(self, negative_slope: float) -> None:
         self.negative_slope = negative_slope
@@ -191,6 +201,7 @@ class Erf(Function):
     """y = erf x;  dy/dx = 2/√π · e^(-x²)."""
 
     name = "erf"
+    saves_output = False
 
     def forward(self, x):
         return _erf(x)
@@ -208,6 +219,7 @@ class GELU(Function):
 
     __slots__ = ("approximate",)
     name = "gelu"
+    saves_output = False
 
     def __init__(self, approximate: str) -> None:
         if approximate not in ("none", "tanh"):
@@ -237,6 +249,7 @@ class Softplus(Function):
 
     __slots__ = ("beta",)
     name = "softplus"
+    saves_output = False
 
     def __init__(self, beta: float) -> None:
         self.beta = beta
@@ -256,6 +269,7 @@ class Clip(Function):
 
     __slots__ = ("max", "min")
     name = "clip"
+    saves_output = False
 
     def __init__(self, min: float | None, max: float | None) -> None:
         self.min = min
@@ -278,6 +292,7 @@ class Maximum(Function):
     NOTE: at ties each side gets half of the gradient."""
 
     name = "maximum"
+    saves_output = False
 
     def forward(self, a, b):
         return np.maximum(a, b)
@@ -293,6 +308,7 @@ class Minimum(Function):
     NOTE: at ties each side gets half of the gradient."""
 
     name = "minimum"
+    saves_output = False
 
     def forward(self, a, b):
         return np.minimum(a, b)
@@ -307,6 +323,8 @@ class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond (cond gets no gradient)."""
 
     name = "where"
+    saves_output = False
+    saves_inputs = (True, False, False)
 
     def forward(self, cond, a, b):
         return np.where(cond, a, b)

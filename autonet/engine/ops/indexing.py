@@ -54,6 +54,8 @@ class GetItem(Function):
 
     __slots__ = ("index",)
     name = "getitem"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, index: Any) -> None:
         self.index = index
@@ -74,6 +76,8 @@ class IndexAdd(Function):
 
     __slots__ = ("index", "shape")
     name = "index_add"
+    saves_output = False
+    saves_inputs = False
 
     def __init__(self, shape: tuple[int, ...], index: Any) -> None:
         self.shape = shape

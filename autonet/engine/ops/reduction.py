@@ -95,6 +95,8 @@ class Sum(Reduction):
 
     __slots__ = ()
     name = "sum"
+    saves_output = False
+    saves_inputs = "shape"
 
     def forward(self, x):
         return x.sum(axis=self.axis, keepdims=self.keepdims)
@@ -108,6 +110,8 @@ class Mean(Reduction):
 
     __slots__ = ()
     name = "mean"
+    saves_output = False
+    saves_inputs = "shape"
 
     def forward(self, x):
         return x.mean(axis=self.axis, keepdims=self.keepdims)
@@ -150,13 +154,15 @@ class Min(Max):
 class Prod(Reduction):
     """y = Πᵢ xᵢ over the axes;  dy/dxᵢ = Π_{j≠i} xⱼ (the product of the others).
 
-    NOTE: y/xᵢ would give the product of the others only where xᵢ ≠ 0. With one zero in a
-    group, that element's gradient is the product of the non-zero ones and the rest get 0;
-    with two or more zeros every gradient is 0.
+    NOTE: y/xᵢ would give the product of the others only where xᵢ ≠ 0, and loses it where y
+    underflows (tiny factors) or overflows. The product of the others is instead the product
+    of what comes before i times the product of what comes after it (two running products,
+    no division), right for zeros and tiny values alike.
     """
 
     __slots__ = ()
     name = "prod"
+    saves_output = False
 
     def forward(self, x):
         return x.prod(axis=self.axis, keepdims=self.keepdims)
@@ -164,29 +170,40 @@ class Prod(Reduction):
     def backward(self, g, y, x):
         if isinstance(x, Tensor):
             return (self.kept(g, x.shape) * self._others_as_products(x),)
-        nonzero = x != 0
-        safe = np.where(nonzero, x, 1)
-        zeros = (~nonzero).sum(axis=self.axis, keepdims=True)
-        prod_nonzero = safe.prod(axis=self.axis, keepdims=True)
-        others = np.where(nonzero, self.kept(y, x.shape) / safe, prod_nonzero * (zeros == 1))
-        return (self.kept(g, x.shape) * others,)
+        moved, back = self._grouped(x)  # (..., n): each group along the last axis
+        n = moved.shape[-1]
+        ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+        # before[i] = x₀···xᵢ₋₁, after[i] = xᵢ₊₁···xₙ₋₁ (NOTE: [:n] keeps an empty group empty)
+        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)[..., :n]
+        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)
+        return (self.kept(g, x.shape) * back(before * after[..., :n][..., ::-1]),)
+
+    def _grouped(self, x: Any) -> tuple[Any, Any]:
+        """``x`` with the kept axes first and each group's elements along one last axis, and
+        the function that puts an array of that layout back in x's."""
+        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
+        kept = tuple(a for a in range(x.ndim) if a not in axes)
+        moved = x.transpose(kept + axes)
+        n = _reduced_count(x.shape, axes)
+        inverse = tuple(int(i) for i in np.argsort(kept + axes))
+
+        def back(t: Any) -> Any:
+            return t.reshape(moved.shape).transpose(inverse)
+
+        return moved.reshape(moved.shape[: len(kept)] + (n,)), back
 
     def _others_as_products(self, x: Tensor) -> Tensor:
         """Π_{j≠i} xⱼ as real products, for a recorded backward.
 
-        NOTE: the formula above is exact, but its own derivative is not where a group holds
-        two zeros (its zero-count switch is flat there). For second derivatives each element's
-        "others" is built as the product of its group with that element replaced by 1, an
-        (n, n) table per group of n.
+        NOTE: running products (cumprod) are no primitive, so for second derivatives each
+        element's "others" is built as the product of its group with that element replaced by
+        1, an (n, n) table per group of n.
         """
-        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
-        kept = tuple(a for a in range(x.ndim) if a not in axes)
-        moved = x.transpose(kept + axes)  # (..., reduced axes)
-        n = _reduced_count(x.shape, axes)
-        rows = moved.reshape(moved.shape[: len(kept)] + (1, n))  # (..., 1, n)
+        moved, back = self._grouped(x)  # (..., n)
+        n = moved.shape[-1]
+        rows = moved.reshape(moved.shape[:-1] + (1, n))  # (..., 1, n)
         table = where(np.eye(n, dtype=bool), 1.0, rows)  # (..., n, n): row i has xᵢ = 1
-        others = table.prod(axis=-1).reshape(moved.shape)
-        return others.transpose(tuple(int(i) for i in np.argsort(kept + axes)))
+        return back(table.prod(axis=-1))
 
 
 class LogSumExp(Reduction):

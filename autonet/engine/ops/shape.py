@@ -29,6 +29,8 @@ class Reshape(Function):
 
     __slots__ = ("shape",)
     name = "reshape"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -51,6 +53,8 @@ class Transpose(Function):
 
     __slots__ = ("axes",)
     name = "transpose"
+    saves_output = False
+    saves_inputs = False
 
     def __init__(self, axes: tuple[int, ...]) -> None:
         self.axes = axes
@@ -68,6 +72,8 @@ class Expand(Function):
 
     __slots__ = ("shape",)
     name = "expand"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -84,6 +90,8 @@ class Concatenate(Function):
 
     __slots__ = ("axis",)
     name = "concatenate"
+    saves_output = False
+    saves_inputs = "shape"
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -110,6 +118,8 @@ class Stack(Function):
 
     __slots__ = ("axis",)
     name = "stack"
+    saves_output = False
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -133,6 +143,8 @@ class Pad(Function):
 
     __slots__ = ("pad_width", "value")
     name = "pad"
+    saves_output = False
+    saves_inputs = False
 
     def __init__(self, pad_width: tuple[tuple[int, int], ...], value: float) -> None:
         self.pad_width = pad_width

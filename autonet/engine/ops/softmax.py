@@ -16,6 +16,7 @@ class Softmax(Function):
 
     __slots__ = ("axis",)
     name = "softmax"
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -34,6 +35,7 @@ class LogSoftmax(Function):
 
     __slots__ = ("axis",)
     name = "log_softmax"
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
