@@ -178,6 +178,7 @@ def _reverse_pass(
 
     retained = _retained if len(_retained) else None
     watched = wanted is not None or retained is not None
+    last_change = _State.last_change
     saved_mode = _State.enabled
     _State.enabled = create_graph
     try:
@@ -196,8 +197,8 @@ def _reverse_pass(
                     "saved arrays the first backward released; pass retain_graph=True to the "
                     "first backward() if you need to go through the graph again"
                 )
-            if node.versions is not None:
-                _check_versions(node)
+            if node.versions is not None and node.seq < last_change:
+                _check_versions(node)  # something changed in place since it was recorded
             if create_graph:
                 xs = [_saved(p, x) for p, x in zip(node.parents, inputs)]
                 input_grads = node.backward(g, _make(node.out, node), *xs)

@@ -28,18 +28,17 @@ Broadcasting is handled once, here: the engine sums each gradient back to its in
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 
 from autonet.engine.dtypes import get_default_dtype
-from autonet.engine.grad_mode import _State
+from autonet.engine.grad_mode import _State, next_seq
 from autonet.engine.tensor import Tensor, _make, as_tensor
 
 ndarray = np.ndarray
 _TRUE = (True,)
-_next_seq = itertools.count().__next__  # numbers recorded nodes in the order they ran
+_next_seq = next_seq  # numbers recorded nodes in the order they ran
 
 
 class Function:
@@ -246,13 +245,7 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
                 fn.versions = None
             fn.out = out if fn.saves_output else None
             fn.needs_input_grad = _NEEDS[ra][rb]
-            t = _new(Tensor)  # what _make does, inline: this is the hottest path
-            t.data = out
-            t.grad = None
-            t.grad_fn = fn
-            t._requires_grad = True
-            t._version = 0
-            return t
+            return _make(out, fn)
     return _make(out, None)
 
 
@@ -329,7 +322,6 @@ def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: nda
 
 _NOTHING = (None,)
 _NEEDS = {False: {True: (False, True)}, True: {False: (True, False), True: (True, True)}}
-_new = object.__new__
 _stand_ins: dict[tuple[tuple[int, ...], np.dtype], ndarray] = {}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _State:
     # Read on every operation, so kept as a plain class attribute.
     enabled: bool = True
+    # The number (from next_seq) of the latest in-place change to a tensor: a node recorded
+    # after it (a larger seq) cannot have saved a value that changed since.
+    last_change: int = -1
+
+
+# Numbers the events of the graph in the order they happen: every recorded node (its seq) and
+# every in-place change.
+next_seq = itertools.count().__next__
 
 
 def is_grad_enabled() -> bool:

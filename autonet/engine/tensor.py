@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.dtypes import as_dtype, get_default_dtype
-from autonet.engine.grad_mode import _State
+from autonet.engine.grad_mode import _State, next_seq
 from autonet.engine.random import default_generator
 
 
@@ -261,7 +261,12 @@ class Tensor:
                 f"{op}: a leaf tensor that requires grad cannot be changed in place while "
                 "gradients are recorded; do it under an.no_grad() (as optimizers do)"
             )
+        self._changed()
+
+    def _changed(self) -> None:
+        """Count a change to the values in place (see ``Function.versions``)."""
         self._version += 1
+        _State.last_change = next_seq()
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other

@@ -212,8 +212,18 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
-            yield m
+        """This module and every sub-module, each once, parents first."""
+        # NOTE: the walk of named_modules without the names: parameters() runs it on every
+        # call, often once per training step.
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield module
+            stack.extend(reversed([m for m in module._modules.values() if m is not None]))
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, child in self._modules.items():
@@ -239,7 +249,7 @@ class Module:
         """Every parameter (what an optimizer is given), in the order of
         :meth:`named_parameters`."""
         seen: set[int] = set()
-        for _, module in self.named_modules() if recurse else [("", self)]:
+        for module in self.modules() if recurse else [self]:
             for p in module._parameters.values():
                 if p is not None and id(p) not in seen:
                     seen.add(id(p))
@@ -363,7 +373,7 @@ class Module:
                         value.data if isinstance(value, Tensor) else value
                     )
         for t in [*self.parameters(), *self.buffers()]:
-            t._version += 1  # the values changed under any graph that saved them
+            t._changed()  # the values changed under any graph that saved them
         return IncompatibleKeys(missing, unexpected)
 
     # ---- description ----------------------------------------------------------------------

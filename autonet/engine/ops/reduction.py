@@ -10,6 +10,7 @@ back so that it broadcasts against the input.
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple
 
 
 def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
-    return int(np.prod([shape[a] for a in axes] if axes is not None else shape, dtype=np.int64))
+    return math.prod([shape[a] for a in axes] if axes is not None else shape)
 
 
 def spread(g: Any, shape: tuple[int, ...]) -> Any:
@@ -114,7 +115,13 @@ class Mean(Reduction):
     saves_inputs = "shape"
 
     def forward(self, x):
-        return x.mean(axis=self.axis, keepdims=self.keepdims)
+        # NOTE: what ndarray.mean computes (the sum, then one division), without its
+        # Python-level wrapper, which costs more than the sum itself on small arrays.
+        total = x.sum(axis=self.axis, keepdims=self.keepdims)
+        if total.dtype.kind != "f":
+            total = total.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is NaN
+            return total / _reduced_count(x.shape, self.axis)
 
     def backward(self, g, y, x):
         n = builtins.max(_reduced_count(x.shape, self.axis), 1)
