@@ -215,15 +215,17 @@ def _indexed_loss(
 ) -> Tensor:
     """Σ over samples of w[yₙ]·(-logp[n, yₙ]), mixed with ε/C·Σ_c w[c]·(-logp[n, c]) under label
     smoothing ε (PyTorch's definition); the mean divides by Σ w[yₙ] over the kept samples."""
-    rows, labels = _class_rows(op, logp, target, ignore_index)  # (M, C), (M,)
+    rows, labels, every_class = _class_rows(op, logp, target, ignore_index)  # (M, C), (M,)
     c = rows.shape[1]
-    keep = labels != ignore_index
-    if weight is None and not smoothing and keep.all():
+    # every label a class and ignore_index none of them: nothing is ignored
+    everything = every_class and not 0 <= ignore_index < c
+    if weight is None and not smoothing and (everything or (labels != ignore_index).all()):
         # the common case: every sample counts once, so the loss is the picked -log p itself
         picked = -rows[np.arange(len(labels)), labels]  # (M,)
         if reduction == "mean":
             return picked.mean()
         return picked.reshape(target.shape) if reduction == "none" else picked.sum()
+    keep = labels != ignore_index
     safe = np.where(keep, labels, 0)
     class_weight = np.ones(c, logp.dtype) if weight is None else as_tensor(weight).data
     if class_weight.shape != (c,):
@@ -246,8 +248,9 @@ def _indexed_loss(
 
 def _class_rows(
     op: str, input: Tensor, target: Tensor, ignore_index: int
-) -> tuple[Tensor, np.ndarray]:
-    """(N, C, d1, ...) scores and (N, d1, ...) labels as (M, C) rows and (M,) labels."""
+) -> tuple[Tensor, np.ndarray, bool]:
+    """(N, C, d1, ...) scores and (N, d1, ...) labels as (M, C) rows and (M,) labels, and
+    whether every label is a class index (none is ``ignore_index`` outside 0..C-1)."""
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, ...), got {input.shape}")
     expected = (input.shape[0],) + input.shape[2:]
@@ -260,9 +263,13 @@ def _class_rows(
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: class indices must be integers, not {labels.dtype}")
     c = input.shape[1]
-    bad = (labels != ignore_index) & ((labels < 0) | (labels >= c))
-    if bad.any():
-        raise ValueError(f"{op}: class index {labels[bad][0]} is out of range for {c} classes")
+    # NOTE: the smallest and largest label settle the common case in two reductions
+    lowest = np.minimum.reduce(labels, axis=None, initial=0)
+    every_class = lowest >= 0 and np.maximum.reduce(labels, axis=None, initial=0) < c
+    if not every_class:
+        bad = (labels != ignore_index) & ((labels < 0) | (labels >= c))
+        if bad.any():
+            raise ValueError(f"{op}: class index {labels[bad][0]} is out of range for {c} classes")
     if input.ndim > 2:  # (N, C, d1, ...) -> (N, d1, ..., C) -> (M, C)
         input = input.transpose((0, *range(2, input.ndim), 1)).reshape(-1, c)
-    return input, labels.reshape(-1)
+    return input, labels.reshape(-1), bool(every_class)
