@@ -194,12 +194,14 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             xa, xb = _promote(xa, xb)
     elif ta:
         xa, xb = a.data, b
-        if not ((type(b) is float and xa.dtype.kind == "f") or type(b) is int):
-            xa, xb = constant(xa, b)
+        if (type(b) is float and xa.dtype.kind == "f") or type(b) is int:
+            return _with_number(fn, a, xa, b, 0)
+        xa, xb = constant(xa, b)
     elif tb:
         xa, xb = a, b.data
-        if not ((type(a) is float and xb.dtype.kind == "f") or type(a) is int):
-            xb, xa = constant(xb, a)
+        if (type(a) is float and xb.dtype.kind == "f") or type(a) is int:
+            return _with_number(fn, b, xb, a, 1)
+        xb, xa = constant(xb, a)
     else:
         return binary(fn, as_tensor(a), b)
     try:
@@ -228,11 +230,6 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
                     keep_a, keep_b = (rb, ra) if saves == "others" else (False, False)
                 if (keep_a or pa is None) and (keep_b or pb is None):
                     fn.inputs = (xa, xb)
-                elif type(xa) is not ndarray or type(xb) is not ndarray:
-                    # a tensor and a Python number: the gradient has the tensor's shape and
-                    # dtype, so nothing of it need be kept (the commonest case: x * 2, x + 1)
-                    fn.inputs = (xa if keep_a or pa is None else None,
-                                 xb if keep_b or pb is None else None)  # fmt: skip
                 else:
                     fn.inputs = (
                         xa if keep_a or pa is None else _dropped(xa, xb, saves),
@@ -246,6 +243,36 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             fn.out = out if fn.saves_output else None
             fn.needs_input_grad = _NEEDS[ra][rb]
             return _make(out, fn)
+    return _make(out, None)
+
+
+def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> Tensor:
+    """:func:`binary` for a tensor (input ``at``, 0 or 1) and a Python number: ``x * 2``,
+    ``1 - x``. The number keeps the tensor's dtype and needs no gradient, and the tensor's
+    gradient comes back in its own shape, so a value its backward does not read need not be
+    kept even as a stand-in."""
+    try:
+        out = fn.forward(x, number) if at == 0 else fn.forward(number, x)
+    except ValueError as e:
+        raise (fn.error(x, number) if at == 0 else fn.error(number, x)) from e
+    if type(out) is not ndarray:
+        out = np.asarray(out)
+    if t._requires_grad and _State.enabled:
+        parent = t.grad_fn or t
+        fn.seq = _next_seq()
+        saves = fn.saves_inputs
+        # ("others": the number needs no gradient, so nothing reads the tensor's values)
+        keep = saves is True or (type(saves) is tuple and saves[at])
+        kept = x if keep else (stand_in(x) if saves == "shape" else None)
+        version = t._version if keep and parent is t else None  # a saved leaf's version
+        if at == 0:
+            fn.parents, fn.inputs, fn.needs_input_grad = (parent, None), (kept, number), _FIRST
+            fn.versions = None if version is None else (version, None)
+        else:
+            fn.parents, fn.inputs, fn.needs_input_grad = (None, parent), (number, kept), _SECOND
+            fn.versions = None if version is None else (None, version)
+        fn.out = out if fn.saves_output else None
+        return _make(out, fn)
     return _make(out, None)
 
 
@@ -321,7 +348,8 @@ def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: nda
 
 
 _NOTHING = (None,)
-_NEEDS = {False: {True: (False, True)}, True: {False: (True, False), True: (True, True)}}
+_FIRST, _SECOND = (True, False), (False, True)
+_NEEDS = {False: {True: _SECOND}, True: {False: _FIRST, True: (True, True)}}
 _stand_ins: dict[tuple[tuple[int, ...], np.dtype], ndarray] = {}
 
 
