@@ -197,8 +197,8 @@ def _reverse_pass(
                     "saved arrays the first backward released; pass retain_graph=True to the "
                     "first backward() if you need to go through the graph again"
                 )
-            if node.versions is not None and node.seq < last_change:
-                _check_versions(node)  # something changed in place since it was recorded
+            if node.seq < last_change:
+                _check_unchanged(node)  # something changed in place since it was recorded
             if create_graph:
                 xs = [_saved(p, x) for p, x in zip(node.parents, inputs)]
                 input_grads = node.backward(g, _make(node.out, node), *xs)
@@ -235,14 +235,15 @@ def _reverse_pass(
     return grads, owned
 
 
-def _check_versions(node: Function) -> None:
-    """Refuse a node whose saved leaf input was changed in place since it was recorded."""
-    for i, (p, v) in enumerate(zip(node.parents, node.versions)):
-        if v is not None and p._version != v:
+def _check_unchanged(node: Function) -> None:
+    """Refuse a node that saved a leaf's values which were changed in place after the node
+    was recorded."""
+    for i, (p, x) in enumerate(zip(node.parents, node.inputs)):
+        if isinstance(p, Tensor) and x is p.data and p._changed_at > node.seq:
             raise RuntimeError(
                 f"backward: input {i} of {node!r} (shape {p.shape}) was changed in place after "
-                f"it was used (version {v}, now {p._version}), so its gradient would be wrong; "
-                "change it out of place, or only after backward"
+                "it was used, so its gradient would be wrong; change it out of place, or only "
+                "after backward"
             )
 
 

@@ -14,8 +14,7 @@ leaf tensor, or ``None`` for a constant), and of the arrays only what its ``back
 the output if ``saves_output``, the inputs' values as ``saves_inputs`` says. An input whose
 values are not needed is kept as a *stand-in* (an array of its shape and dtype that holds no
 memory) or, where nothing of it is needed at all, as ``None``; so the forward pass holds no
-array that the backward pass will not use. Saved leaf inputs also keep their version numbers
-(to catch in-place changes made before ``backward``).
+array that the backward pass will not use.
 
 ``backward`` is written only with operators, methods and NumPy functions that arrays and
 Tensors share (``+``, ``@``, ``.sum(axis, keepdims=True)``, ``.reshape``, ``np.exp``, ...). In
@@ -50,14 +49,13 @@ class Function:
 
     A recorded node holds ``parents`` (per input: the node that produced it, the leaf tensor
     itself, or ``None`` for a constant), ``inputs`` and ``out`` (what it keeps of the arrays,
-    see below), which inputs ``needs_input_grad``, and ``versions``: the version counters of
-    its saved leaf inputs when it ran (``None`` for the others, or in place of the tuple when
-    it saved no leaf). In-place changes bump a tensor's version, so backward can refuse to use
-    an array that changed after it was saved.
+    see below), and which inputs ``needs_input_grad``.
 
     ``seq`` numbers the recorded nodes in the order they ran: every node's inputs come from
     nodes with smaller numbers, so the backward pass visits nodes from the largest number down
-    and reaches each one after everything that used its output.
+    and reaches each one after everything that used its output. In-place changes to tensors
+    take numbers from the same count (``Tensor._changed_at``), so backward can tell a saved
+    leaf that changed after the node was recorded, and refuse to use it.
 
     What ``backward`` reads is declared by two class attributes, so that a node keeps nothing
     more (PyTorch's ``save_for_backward``):
@@ -83,7 +81,6 @@ class Function:
     # makes the dict on first use), while every other node reads the class default for free.
     __slots__ = (
         "__dict__", "__weakref__", "inputs", "needs_input_grad", "out", "parents", "seq",
-        "versions",
     )  # fmt: skip
     name = "function"
     saves_output: bool = True
@@ -170,10 +167,8 @@ def unary(fn: Function, x: Any) -> Any:
         saves = fn.saves_inputs
         if saves is True:
             fn.inputs = (data,)
-            fn.versions = (x._version,) if parent is x else None  # a saved leaf's version
         else:
             fn.inputs = (stand_in(data),) if saves == "shape" else _NOTHING
-            fn.versions = None
         fn.out = out if fn.saves_output else None
         fn.needs_input_grad = _TRUE
         return _make(out, fn)
@@ -221,7 +216,6 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             saves = fn.saves_inputs
             if saves is True:
                 fn.inputs = (xa, xb)
-                leaf_a, leaf_b = pa is a, pb is b
             else:
                 # what is kept of each: its values if read, else a stand-in or nothing
                 if type(saves) is tuple:
@@ -235,11 +229,6 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
                         xa if keep_a or pa is None else _dropped(xa, xb, saves),
                         xb if keep_b or pb is None else _dropped(xb, xa, saves),
                     )
-                leaf_a, leaf_b = keep_a and pa is a, keep_b and pb is b
-            if leaf_a or leaf_b:  # a saved leaf input: remember its version
-                fn.versions = (a._version if leaf_a else None, b._version if leaf_b else None)
-            else:
-                fn.versions = None
             fn.out = out if fn.saves_output else None
             fn.needs_input_grad = _NEEDS[ra][rb]
             return _make(out, fn)
@@ -264,13 +253,10 @@ def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> T
         # ("others": the number needs no gradient, so nothing reads the tensor's values)
         keep = saves is True or (type(saves) is tuple and saves[at])
         kept = x if keep else (stand_in(x) if saves == "shape" else None)
-        version = t._version if keep and parent is t else None  # a saved leaf's version
         if at == 0:
             fn.parents, fn.inputs, fn.needs_input_grad = (parent, None), (kept, number), _FIRST
-            fn.versions = None if version is None else (version, None)
         else:
             fn.parents, fn.inputs, fn.needs_input_grad = (None, parent), (number, kept), _SECOND
-            fn.versions = None if version is None else (None, version)
         fn.out = out if fn.saves_output else None
         return _make(out, fn)
     return _make(out, None)
@@ -328,20 +314,16 @@ def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: nda
     fn.seq = _next_seq()
     saves = fn.saves_inputs
     others = needs.count(True)
-    kept, versions = list(arrays), None
-    for i, p in enumerate(parents):
-        if p is None:
-            continue  # a constant is kept as it is
-        if saves is True or (
-            saves[i] if type(saves) is tuple else saves == "others" and others - needs[i]
-        ):
-            if p is xs[i]:  # a saved leaf input: remember its version
-                versions = versions or [None] * len(xs)
-                versions[i] = p._version
-        else:
-            kept[i] = stand_in(arrays[i])
-    fn.inputs = tuple(kept)
-    fn.versions = versions if versions is None else tuple(versions)
+    if saves is True or (saves == "others" and others > 1):
+        fn.inputs = arrays  # every input's values are read
+    else:
+        kept = list(arrays)
+        for i, p in enumerate(parents):
+            if p is not None and not (  # (a constant is kept as it is)
+                saves[i] if type(saves) is tuple else saves == "others" and others - needs[i]
+            ):
+                kept[i] = stand_in(arrays[i])
+        fn.inputs = tuple(kept)
     fn.out = out if fn.saves_output else None
     fn.needs_input_grad = needs
     return _make(out, fn)

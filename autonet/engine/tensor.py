@@ -43,7 +43,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_requires_grad", "_version", "data", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_changed_at", "_requires_grad", "data", "grad", "grad_fn")
     # NumPy defers to Tensor's reflected operators (ndarray * Tensor gives a Tensor).
     __array_priority__ = 1000.0
 
@@ -58,7 +58,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
-        self._version = 0
+        self._changed_at = -1
         if requires_grad:
             self.requires_grad = True
 
@@ -249,8 +249,8 @@ class Tensor:
 
     # ---- in-place changes ---------------------------------------------------------------
     def _modify(self, op: str) -> None:
-        """Allow an in-place change only where it cannot silently corrupt gradients, and count
-        it: a node that saved this tensor notices the new version at backward time."""
+        """Allow an in-place change only where it cannot silently corrupt gradients, and note
+        it: a node that saved this tensor before notices at backward time."""
         if self.grad_fn is not None:
             raise RuntimeError(
                 f"{op}: cannot change in place a tensor produced by a recorded operation "
@@ -264,9 +264,10 @@ class Tensor:
         self._changed()
 
     def _changed(self) -> None:
-        """Count a change to the values in place (see ``Function.versions``)."""
-        self._version += 1
-        _State.last_change = next_seq()
+        """Note a change to the values in place: when it happened, numbered with the recorded
+        operations (``Function.seq``), so that backward refuses a node that saved these values
+        before they changed."""
+        self._changed_at = _State.last_change = next_seq()
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
@@ -419,7 +420,7 @@ def _make(data: np.ndarray, grad_fn: Any) -> Tensor:
     t.grad = None
     t.grad_fn = grad_fn
     t._requires_grad = grad_fn is not None
-    t._version = 0
+    t._changed_at = -1
     return t
 
 
