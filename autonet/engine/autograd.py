@@ -33,9 +33,14 @@ ndarray = np.ndarray
 
 # Non-leaf tensors whose gradient the user asked to keep (Tensor.retain_grad), by node.
 _retained: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# NOTE: a WeakKeyDictionary's len() runs Python code; until the first retain_grad() there is
+# nothing to look up, which this flag says for the price of a global read.
+_any_retained = False
 
 
 def retain_grad_of(t: Tensor) -> None:
+    global _any_retained
+    _any_retained = True
     _retained[t.grad_fn] = weakref.ref(t)
 
 
@@ -133,7 +138,7 @@ def _root_gradients(
                     f"output, but the output has shape {t.shape}; reduce it first (e.g. "
                     "loss.sum()) or pass the gradient with respect to it"
                 )
-            g = np.ones_like(t.data)
+            g = np.ones(t.data.shape, t.data.dtype)
         elif isinstance(g, Tensor) and create_graph:
             pass  # may itself require grad (double backward through the gradient)
         else:
@@ -176,7 +181,7 @@ def _reverse_pass(
     pop, push = heapq.heappop, heapq.heappush
     captured: dict[Any, Any] = {}
 
-    retained = _retained if len(_retained) else None
+    retained = _retained if _any_retained and len(_retained) else None
     watched = wanted is not None or retained is not None
     last_change = _State.last_change
     saved_mode = _State.enabled

@@ -138,9 +138,7 @@ class Tensor:
         are released afterwards unless ``retain_graph=True``; ``create_graph=True`` records the
         backward pass itself, for higher-order derivatives.
         """
-        from autonet.engine.autograd import backward
-
-        backward([self], None if grad is None else [grad], retain_graph, create_graph)
+        _backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
     # ---- array facts --------------------------------------------------------------------
     @property
@@ -464,6 +462,7 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
 
 # The operations need the Tensor class, so they load after it; then each becomes a method.
 from autonet.engine import ops as _ops  # noqa: E402
+from autonet.engine.autograd import backward as _backward  # noqa: E402
 from autonet.engine.interop import array_function, array_ufunc  # noqa: E402
 
 Tensor.__array_ufunc__ = array_ufunc

@@ -25,12 +25,12 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     tensor([[ 3.,  7., 11.]])
     """
     x = as_tensor(x)
-    if x.shape[-1:] != weight.shape[-1:]:
+    if x.data.shape[-1:] != weight.data.shape[-1:]:
         raise ValueError(
             f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}) but "
             f"the weight expects {weight.shape[-1]} (weight shape {weight.shape})"
         )
-    if bias is not None and tuple(bias.shape) != tuple(weight.shape[:1]):
+    if bias is not None and bias.data.shape != weight.data.shape[:1]:
         raise ValueError(
             f"linear: bias of shape {bias.shape} does not fit weight {weight.shape}: expected "
             f"({weight.shape[0]},)"
