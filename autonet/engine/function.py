@@ -37,7 +37,6 @@ from autonet.engine.tensor import Tensor, _make, as_tensor
 
 ndarray = np.ndarray
 _TRUE = (True,)
-_next_seq = next_seq  # numbers recorded nodes in the order they ran
 
 
 class Function:
@@ -163,7 +162,7 @@ def unary(fn: Function, x: Any) -> Any:
     if x._requires_grad and _State.enabled:
         parent = x.grad_fn or x
         fn.parents = (parent,)
-        fn.seq = _next_seq()
+        fn.seq = next_seq()
         saves = fn.saves_inputs
         if saves is True:
             fn.inputs = (data,)
@@ -212,7 +211,7 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
             pa = (a.grad_fn or a) if ta else None
             pb = (b.grad_fn or b) if tb else None
             fn.parents = (pa, pb)
-            fn.seq = _next_seq()
+            fn.seq = next_seq()
             saves = fn.saves_inputs
             if saves is True:
                 fn.inputs = (xa, xb)
@@ -248,7 +247,7 @@ def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> T
         out = np.asarray(out)
     if t._requires_grad and _State.enabled:
         parent = t.grad_fn or t
-        fn.seq = _next_seq()
+        fn.seq = next_seq()
         saves = fn.saves_inputs
         # ("others": the number needs no gradient, so nothing reads the tensor's values)
         keep = saves is True or (type(saves) is tuple and saves[at])
@@ -264,35 +263,19 @@ def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> T
 
 def nary(fn: Function, *xs: Any) -> Any:
     """Apply a primitive with any number of inputs (Tensors, arrays or Python numbers).
-
-    With no Tensor among the inputs the plain NumPy result comes back (see
-    ``Function.apply``).
+    Floating constants adopt the tensors' float dtype. With no Tensor among the inputs the
+    plain NumPy result comes back (see ``Function.apply``).
     """
     for x in xs:
-        if type(x) is not Tensor and not isinstance(x, Tensor):
-            return _nary_with_constants(fn, xs)
-    arrays = tuple([x.data for x in xs])  # only tensors: the common case
-    try:
-        out = fn.forward(*arrays)
-    except ValueError as e:
-        raise fn.error(*arrays) from e
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    if _State.enabled:
-        needs = tuple([x._requires_grad for x in xs])
-        if True in needs:
-            return _record(fn, xs, arrays, out, needs)
-    return _make(out, None)
-
-
-def _nary_with_constants(fn: Function, xs: tuple[Any, ...]) -> Any:
-    """:func:`nary` when some inputs are not Tensors: floating constants adopt the tensors'
-    float dtype; with no Tensor at all the plain NumPy result comes back."""
-    tensors = [x for x in xs if isinstance(x, Tensor)]
-    if not tensors:
-        return fn.forward(*xs)
-    floats = [t.data.dtype for t in tensors if t.data.dtype.kind == "f"]
-    arrays = tuple(_operand(x, floats[0] if floats else None) for x in xs)
+        if type(x) is not Tensor and not isinstance(x, Tensor):  # constants among the inputs
+            tensors = [x for x in xs if isinstance(x, Tensor)]
+            if not tensors:
+                return fn.forward(*xs)
+            floats = [t.data.dtype for t in tensors if t.data.dtype.kind == "f"]
+            arrays = tuple(_operand(x, floats[0] if floats else None) for x in xs)
+            break
+    else:
+        arrays = tuple([x.data for x in xs])  # only tensors: the common case
     try:
         out = fn.forward(*arrays)
     except ValueError as e:
@@ -308,10 +291,10 @@ def _nary_with_constants(fn: Function, xs: tuple[Any, ...]) -> Any:
 
 def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: ndarray,
             needs: tuple[bool, ...]) -> Tensor:  # fmt: skip
-    """Make ``fn`` the node of ``out`` (the general form of what unary and binary do inline):
+    """Make ``fn`` the node of ``out`` for :func:`nary` (unary and binary do the same inline):
     its parents, and what its backward reads (see ``Function.saves_inputs``)."""
     fn.parents = parents = tuple([(x.grad_fn or x) if isinstance(x, Tensor) else None for x in xs])
-    fn.seq = _next_seq()
+    fn.seq = next_seq()
     saves = fn.saves_inputs
     others = needs.count(True)
     if saves is True or (saves == "others" and others > 1):
