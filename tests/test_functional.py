@@ -97,6 +97,25 @@ def test_cross_entropy_over_extra_axes():
     assert gradcheck(lambda x: F.cross_entropy(x, y), (x,))
 
 
+def test_cross_entropy_common_case_is_one_node_equal_to_the_composed_loss():
+    """Class indices, no weights, nothing ignored, the mean: one primitive, whose value and
+    gradient are those of nll_loss(log_softmax(x)) to the last bit in float32."""
+    an.manual_seed(1)
+    x = an.randn(16, 5, requires_grad=True)
+    y = an.randint(0, 5, (16,))
+    fused = F.cross_entropy(x, y)
+    assert fused.grad_fn.name == "cross_entropy" and fused.grad_fn.parents[0] is x
+    fused.backward()
+    g = x.grad.numpy().copy()
+    x.grad = None
+    composed = F.nll_loss(F.log_softmax(x, axis=1), y)
+    composed.backward()
+    assert fused.item() == composed.item()
+    np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-6, atol=1e-9)
+    ignored = F.cross_entropy(x, an.tensor([-100] + [1] * 15))  # not the common case
+    assert ignored.grad_fn.name != "cross_entropy"
+
+
 def test_cross_entropy_known_value():
     # ln(1 + e⁻²) for both rows
     logits = an.tensor([[2.0, 0.0], [0.0, 2.0]])

@@ -90,6 +90,7 @@ CASES = {
     "softmax": (lambda a: a.softmax(axis=1), [data(2, 3)]),
     "log_softmax": (lambda a: a.log_softmax(axis=0), [data(2, 3)]),
     "unfold": (lambda a: an.unfold(a, 2), [data(1, 3, 3)]),
+    "cross_entropy": (lambda a: F.cross_entropy(a, an.tensor([2, 0, 2, 1])), [data(4, 3)]),
     "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [data(1, 2, 3, 3), data(2, 2, 2, 2)]),
 }
 
@@ -108,7 +109,7 @@ def test_gradients_with_every_choice_of_inputs_that_require_grad(name):
 
 
 @pytest.mark.parametrize("name", ["mul (broadcast)", "div (broadcast)", "linear", "tanh",
-                                  "sum", "where", "log_softmax"])  # fmt: skip
+                                  "sum", "where", "log_softmax", "cross_entropy"])  # fmt: skip
 def test_second_derivatives_read_only_what_was_saved(name):
     fn, arrays = CASES[name]
     for flags in patterns(len(arrays)):

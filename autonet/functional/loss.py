@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.ops import log_softmax, maximum, softplus, where
+from autonet.engine.ops import log_softmax, maximum, softmax_cross_entropy, softplus, where
 from autonet.engine.tensor import Tensor, as_tensor
 
 __all__ = [
@@ -189,10 +189,15 @@ def cross_entropy(
         raise ValueError(
             f"cross_entropy: expected input of shape (N, C) or (N, C, ...), got {input.shape}"
         )
-    logp = log_softmax(input, axis=1)
     if target.dtype.kind != "f":
-        return _indexed_loss("cross_entropy", logp, target, weight, ignore_index, reduction,
-                             label_smoothing)  # fmt: skip
+        if weight is None and not label_smoothing and reduction == "mean" and input.ndim == 2:
+            every_class = _class_rows("cross_entropy", input, target, ignore_index)[2]
+            if every_class and not 0 <= ignore_index < input.shape[1]:
+                # the common case, every sample counted once: one primitive
+                return softmax_cross_entropy(input, target)
+        return _indexed_loss("cross_entropy", log_softmax(input, axis=1), target, weight,
+                             ignore_index, reduction, label_smoothing)  # fmt: skip
+    logp = log_softmax(input, axis=1)
     # class probabilities
     _same_shape("cross_entropy", input, target)
     c = input.shape[1]

@@ -87,7 +87,7 @@ from autonet.engine.ops.shape import (
     unsqueeze,
     view,
 )
-from autonet.engine.ops.softmax import log_softmax, softmax
+from autonet.engine.ops.softmax import log_softmax, softmax, softmax_cross_entropy
 
 METHODS = (
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "astype", "clone",
@@ -125,5 +125,5 @@ OPERATORS = {
 
 __all__ = [
     *METHODS, "getitem", "where", "concatenate", "cat", "stack", "pad", "fold", "unfold", "linear",
-    "logical_and", "logical_or", "logical_xor", "logical_not",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "softmax_cross_entropy",
 ]  # fmt: skip

@@ -215,10 +215,12 @@ class Linear(Function):
         gx = g @ w if need[0] else None
         gw = gb = None
         if need[1] or (b is not None and need[2]):
-            rows = math.prod(g.shape[:-1])  # NOTE: not -1, which fails for size 0
-            g2 = g.reshape(rows, g.shape[-1])
+            g2, x2 = g, x  # (rows, out), (rows, in)
+            if g.ndim != 2:
+                rows = math.prod(g.shape[:-1])  # NOTE: not -1, which fails for size 0
+                g2, x2 = g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])
             if need[1]:
-                gw = g2.T @ x.reshape(rows, x.shape[-1])
+                gw = g2.T @ x2
             if b is not None and need[2]:
                 gb = g2.sum(axis=0)
         return (gx, gw) if b is None else (gx, gw, gb)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, unary
+from autonet.engine.function import Function, nary, unary
 from autonet.engine.ops.reduction import normalize_axis
 from autonet.engine.tensor import Tensor, as_tensor
 
@@ -46,6 +46,55 @@ class LogSoftmax(Function):
 
     def backward(self, g, y, x):
         return (g - np.exp(y) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class SoftmaxCrossEntropy(Function):
+    """L = -(1/N) Σₙ ln softmax(xₙ)[yₙ] for logits x of shape (N, C) and class indices y of
+    shape (N,);  dL/dx = g·(softmax(x) - onehot(y))/N, and the indices get no gradient.
+
+    The commonest loss of a classifier as one primitive rather than four (log_softmax, picking,
+    negation, mean): its gradient is the one expression above.
+    """
+
+    __slots__ = ("logp",)
+    name = "cross_entropy"
+    saves_output = False
+
+    def label(self) -> str:
+        return self.name
+
+    def forward(self, x, labels):
+        z = x - x.max(axis=1, keepdims=True)  # NOTE: the largest logit becomes 0
+        # NOTE: ln p stays with the node: the backward pass needs p = e^(ln p)
+        self.logp = logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (N, C)
+        n = labels.shape[0]
+        with np.errstate(invalid="ignore", divide="ignore"):  # no rows: NaN, as a mean
+            return (-logp[np.arange(n), labels]).sum() / n
+
+    def backward(self, g, y, x, labels):
+        n = labels.shape[0]
+        rows = np.arange(n)
+        if isinstance(x, Tensor):  # a recorded backward: p from x, by recorded operations
+            labels = labels.data if isinstance(labels, Tensor) else labels
+            onehot = np.zeros(x.shape, x.dtype)
+            onehot[rows, labels] = 1
+            return g * (x.softmax(axis=1) - onehot) / max(n, 1), None
+        p = np.exp(self.logp)
+        p[rows, labels] -= 1
+        p *= g / max(n, 1)
+        return p, None
+
+
+def softmax_cross_entropy(x: Any, labels: Any) -> Tensor:
+    """The mean over rows of -ln softmax(x)[label] for logits (N, C) and valid class indices
+    (N,), as one operation (what ``cross_entropy`` uses in its common case).
+
+    >>> import autonet as an
+    >>> logits = an.tensor([[2.0, 0.0], [0.0, 2.0]])
+    >>> an.engine.ops.softmax_cross_entropy(logits, an.tensor([0, 1]))
+    tensor(0.1269)
+    """
+    return nary(SoftmaxCrossEntropy(), x, labels)
 
 
 def _axis(op: str, x: Tensor, axis: int, dim: int | None) -> int:
