@@ -56,6 +56,14 @@ def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return math.prod([shape[a] for a in axes] if axes is not None else shape)
 
 
+def _divide(total: Any, n: int) -> Any:
+    """``total / n``, where n = 0 (a mean over nothing) gives NaN without a warning."""
+    if n == 0:  # NOTE: errstate is a context manager that costs more than the division
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / n
+    return total / n
+
+
 def spread(g: Any, shape: tuple[int, ...]) -> Any:
     """``g`` broadcast to ``shape``: for an array, a new one (cheaper than ``np.broadcast_to``
     on small arrays, and a buffer the backward pass may then add into); for a Tensor, the
@@ -120,8 +128,7 @@ class Mean(Reduction):
         total = x.sum(axis=self.axis, keepdims=self.keepdims)
         if total.dtype.kind != "f":
             total = total.astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):  # an empty mean is NaN
-            return total / _reduced_count(x.shape, self.axis)
+        return _divide(total, _reduced_count(x.shape, self.axis))
 
     def backward(self, g, y, x):
         n = builtins.max(_reduced_count(x.shape, self.axis), 1)

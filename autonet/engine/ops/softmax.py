@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.function import Function, nary, unary
-from autonet.engine.ops.reduction import normalize_axis
+from autonet.engine.ops.reduction import _divide, normalize_axis
 from autonet.engine.tensor import Tensor, as_tensor
 
 
@@ -68,8 +68,7 @@ class SoftmaxCrossEntropy(Function):
         # NOTE: ln p stays with the node: the backward pass needs p = e^(ln p)
         self.logp = logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (N, C)
         n = labels.shape[0]
-        with np.errstate(invalid="ignore", divide="ignore"):  # no rows: NaN, as a mean
-            return (-logp[np.arange(n), labels]).sum() / n
+        return _divide((-logp[np.arange(n), labels]).sum(), n)  # no rows: NaN, as a mean
 
     def backward(self, g, y, x, labels):
         n = labels.shape[0]
