@@ -180,8 +180,13 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
     A Python number keeps the tensor's dtype (NumPy treats it as weak); other constants are
     converted by :func:`constant`.
     """
+    kind = type(b)
+    if (kind is float or kind is int) and type(a) is Tensor:  # x * 2, x + 1: the fast case
+        xa = a.data
+        if kind is int or xa.dtype.kind == "f":
+            return _with_number(fn, a, xa, b, 0)
     ta = type(a) is Tensor or isinstance(a, Tensor)
-    tb = type(b) is Tensor or isinstance(b, Tensor)
+    tb = kind is Tensor or isinstance(b, Tensor)
     if ta and tb:
         xa, xb = a.data, b.data
         if xa.dtype is not xb.dtype:
@@ -253,9 +258,13 @@ def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> T
         keep = saves is True or (type(saves) is tuple and saves[at])
         kept = x if keep else (stand_in(x) if saves == "shape" else None)
         if at == 0:
-            fn.parents, fn.inputs, fn.needs_input_grad = (parent, None), (kept, number), _FIRST
+            fn.parents = (parent, None)
+            fn.inputs = (kept, number)
+            fn.needs_input_grad = _FIRST
         else:
-            fn.parents, fn.inputs, fn.needs_input_grad = (None, parent), (number, kept), _SECOND
+            fn.parents = (None, parent)
+            fn.inputs = (number, kept)
+            fn.needs_input_grad = _SECOND
         fn.out = out if fn.saves_output else None
         return _make(out, fn)
     return _make(out, None)
