@@ -181,21 +181,18 @@ def binary(fn: Function, a: Any, b: Any) -> Tensor:
     converted by :func:`constant`.
     """
     kind = type(b)
-    if (kind is float or kind is int) and type(a) is Tensor:  # x * 2, x + 1: the fast case
+    ta = type(a) is Tensor or isinstance(a, Tensor)
+    if (kind is float or kind is int) and ta:  # x * 2, x + 1: tested first, the commonest
         xa = a.data
         if kind is int or xa.dtype.kind == "f":
             return _with_number(fn, a, xa, b, 0)
-    ta = type(a) is Tensor or isinstance(a, Tensor)
     tb = kind is Tensor or isinstance(b, Tensor)
     if ta and tb:
         xa, xb = a.data, b.data
         if xa.dtype is not xb.dtype:
             xa, xb = _promote(xa, xb)
     elif ta:
-        xa, xb = a.data, b
-        if (type(b) is float and xa.dtype.kind == "f") or type(b) is int:
-            return _with_number(fn, a, xa, b, 0)
-        xa, xb = constant(xa, b)
+        xa, xb = constant(a.data, b)
     elif tb:
         xa, xb = a, b.data
         if (type(a) is float and xb.dtype.kind == "f") or type(a) is int:
