@@ -73,6 +73,17 @@ def test_values_the_graph_did_not_keep_are_computed_again_for_the_drawing():
                               "{() float32 | data 8.}"]  # fmt: skip
 
 
+def test_a_drawing_cut_by_max_nodes_still_shows_values():
+    """The values at the cut come from operations that are not drawn, computed on the way."""
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    for _ in range(6):
+        y = y * 2 + 1  # neither operation keeps its output
+    labels = list(nodes(draw_graph(y.sum(), max_nodes=3)).values())
+    assert "{(2,) float32 | data [127. 191.]}" in labels
+    assert "{(2,) float32 | data [126. 190.]}" in labels  # from [63, 95], not drawn
+
+
 def test_operation_labels_carry_their_arguments():
     x = an.ones(2, 3, requires_grad=True)
     dot = draw_graph((x**2).sum(axis=1).mean())

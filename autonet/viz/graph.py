@@ -190,6 +190,7 @@ class _Drawer:
         self.show_shapes = show_shapes
         self.collapse = collapse
         self.values: dict[int, np.ndarray] = {}  # node id -> the value it produced
+        self.reached: list[Function] = []  # every operation the walk met, drawn or not
 
     # -- walking -----------------------------------------------------------------------------
     def walk(self, roots: Iterable[Tensor], max_nodes: int | None) -> tuple[list, list, int]:
@@ -199,6 +200,7 @@ class _Drawer:
         leaves: list[Tensor] = []
         seen: set[int] = set()
         queue = [r.grad_fn if r.grad_fn is not None else r for r in roots]
+        self.reached = []  # every operation, drawn or not (values are computed from them)
         skipped = 0
         i = 0
         while i < len(queue):
@@ -210,6 +212,7 @@ class _Drawer:
             if isinstance(item, Tensor):
                 leaves.append(item)
                 continue
+            self.reached.append(item)
             if max_nodes is not None and len(order) >= max_nodes:
                 skipped += 1  # not drawn, but counted (and walked past) for the note
             else:
@@ -290,33 +293,37 @@ class _Drawer:
         # NOTE: backward releases what a node saved; a tensor still held (a root, or one that
         # called retain_grad()) keeps the values.
         out = t.data if t is not None else self.values.get(id(node))
-        if out is None:
-            return "{released by backward}"
+        if out is None:  # released, or computed from inputs that are not drawn
+            return "{released by backward}" if node.released else "{value not kept}"
         return self.record("", out, grad, out.shape, out.dtype)
 
     def output_values(self, order: list[Function]) -> dict[int, np.ndarray]:
         """The value each drawn operation produced, by node id: the output it saved, else
-        computed again by its ``forward`` from its inputs' values (leaves, constants, and the
-        outputs found before it). Nodes released by ``backward`` have none."""
+        computed again by its ``forward`` from its inputs' values (leaves, constants and the
+        values of the operations before it, drawn or not, each dropped once no later
+        operation needs it). Nodes released by ``backward`` have none."""
+        drawn = {id(n) for n in order}
+        uses: dict[int, int] = {}  # node id -> how many reached operations take its value
+        for node in self.reached:
+            for p in node.parents:
+                if isinstance(p, Function):
+                    uses[id(p)] = uses.get(id(p), 0) + 1
         values: dict[int, np.ndarray] = {}
-        for node in sorted(order, key=lambda n: n.seq):  # in recording order: inputs first
+        for node in sorted(self.reached, key=lambda n: n.seq):  # recording order: inputs first
             if node.released:
                 continue
             if node.out is not None:
                 values[id(node)] = node.out
-                continue
-            xs = []
-            for p, x in zip(node.parents, node.inputs):
-                if p is None:
-                    xs.append(x)  # a constant, kept as it was
-                elif isinstance(p, Tensor):
-                    xs.append(p.data)
-                elif id(p) in values:
-                    xs.append(values[id(p)])
-                else:
-                    break  # an input that is not drawn: nothing to compute from
             else:
-                values[id(node)] = np.asarray(node.forward(*xs))
+                xs = [x if p is None else p.data if isinstance(p, Tensor) else values.get(id(p))
+                      for p, x in zip(node.parents, node.inputs)]  # fmt: skip
+                if all(x is not None for x in xs):
+                    values[id(node)] = np.asarray(node.forward(*xs))
+            for p in node.parents:  # NOTE: drop what nothing later needs, unless it is drawn
+                if isinstance(p, Function):
+                    uses[id(p)] -= 1
+                    if not uses[id(p)] and id(p) not in drawn:
+                        values.pop(id(p), None)
         return values
 
     # -- the whole ---------------------------------------------------------------------------
