@@ -181,6 +181,7 @@ def cross_entropy(
     >>> an.nn.functional.cross_entropy(logits, an.tensor([0, 1]))
     tensor(0.1269)
     """
+    op = "cross_entropy"
     input = as_tensor(input)
     target = as_tensor(target)
     if not 0 <= label_smoothing <= 1:
@@ -190,13 +191,11 @@ def cross_entropy(
             f"cross_entropy: expected input of shape (N, C) or (N, C, ...), got {input.shape}"
         )
     if target.dtype.kind != "f":
-        if weight is None and not label_smoothing and reduction == "mean" and input.ndim == 2:
-            every_class = _class_rows("cross_entropy", input, target, ignore_index)[2]
-            if every_class and not 0 <= ignore_index < input.shape[1]:
-                # the common case, every sample counted once: one primitive
-                return softmax_cross_entropy(input, target)
-        return _indexed_loss("cross_entropy", log_softmax(input, axis=1), target, weight,
-                             ignore_index, reduction, label_smoothing)  # fmt: skip
+        common = weight is None and not label_smoothing and reduction == "mean"
+        if common and input.ndim == 2 and _class_rows(op, input, target, ignore_index)[2]:
+            return softmax_cross_entropy(input, target)  # every sample counted once: one node
+        return _indexed_loss(op, log_softmax(input, axis=1), target, weight, ignore_index,
+                             reduction, label_smoothing)  # fmt: skip
     logp = log_softmax(input, axis=1)
     # class probabilities
     _same_shape("cross_entropy", input, target)
@@ -220,10 +219,8 @@ def _indexed_loss(
 ) -> Tensor:
     """Σ over samples of w[yₙ]·(-logp[n, yₙ]), mixed with ε/C·Σ_c w[c]·(-logp[n, c]) under label
     smoothing ε (PyTorch's definition); the mean divides by Σ w[yₙ] over the kept samples."""
-    rows, labels, every_class = _class_rows(op, logp, target, ignore_index)  # (M, C), (M,)
+    rows, labels, everything = _class_rows(op, logp, target, ignore_index)  # (M, C), (M,)
     c = rows.shape[1]
-    # every label a class and ignore_index none of them: nothing is ignored
-    everything = every_class and not 0 <= ignore_index < c
     if weight is None and not smoothing and (everything or (labels != ignore_index).all()):
         # the common case: every sample counts once, so the loss is the picked -log p itself
         picked = -rows[np.arange(len(labels)), labels]  # (M,)
@@ -255,7 +252,8 @@ def _class_rows(
     op: str, input: Tensor, target: Tensor, ignore_index: int
 ) -> tuple[Tensor, np.ndarray, bool]:
     """(N, C, d1, ...) scores and (N, d1, ...) labels as (M, C) rows and (M,) labels, and
-    whether every label is a class index (none is ``ignore_index`` outside 0..C-1)."""
+    whether every label is a class index and ``ignore_index`` none of them (so nothing is
+    ignored; False may still mean that, when the quick test cannot tell)."""
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of shape (N, C) or (N, C, ...), got {input.shape}")
     expected = (input.shape[0],) + input.shape[2:]
@@ -277,4 +275,4 @@ def _class_rows(
             raise ValueError(f"{op}: class index {labels[bad][0]} is out of range for {c} classes")
     if input.ndim > 2:  # (N, C, d1, ...) -> (N, d1, ..., C) -> (M, C)
         input = input.transpose((0, *range(2, input.ndim), 1)).reshape(-1, c)
-    return input, labels.reshape(-1), bool(every_class)
+    return input, labels.reshape(-1), bool(every_class and not 0 <= ignore_index < c)
