@@ -55,10 +55,12 @@ def draw(model: nn.Module, images: an.Tensor, path: str) -> None:
     """Draw the forward graph of ``images`` through ``model`` to ``path``, if autonet.viz and
     Graphviz are there; otherwise say why not."""
     try:
-        from autonet.viz import draw_graph, render
+        from autonet.viz import draw_graph, render, trace
 
         model.eval()
-        path = render(draw_graph(model(images), model=model), path)
+        with trace():  # notes each module call, so the drawing groups its operations
+            out = model(images)
+        path = render(draw_graph(out, model=model), path)
     except (ImportError, RuntimeError) as e:  # no viz extra, or no `dot` program
         print(f"no drawing: {e}", file=sys.stderr)
         return

@@ -36,7 +36,8 @@ def mlp_example(out: Path) -> Path:
     an.manual_seed(0)
     net = an.nn.MLP(2, [4], 1, activation="tanh", output_activation="sigmoid")
     X, y = an.data.xor()
-    loss = an.nn.functional.mse_loss(net(X), y)
+    with an.viz.trace():  # notes each module call, so the drawing groups its operations
+        loss = an.nn.functional.mse_loss(net(X), y)
     return render(draw_graph(loss, model=net, show_data=False), out / "mlp.svg")
 
 

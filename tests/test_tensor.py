@@ -251,7 +251,8 @@ def test_in_place_on_plain_tensors():
 def test_in_place_on_a_leaf_that_requires_grad_needs_no_grad():
     w = an.ones(2, requires_grad=True)
     with pytest.raises(
-        RuntimeError, match=r"\+=: a leaf tensor that requires grad cannot be changed"
+        RuntimeError,
+        match=r"\+=: a leaf tensor that requires grad \(shape \(2,\)\) cannot be changed",
     ):
         w += 1
     with pytest.raises(RuntimeError, match="setitem"):

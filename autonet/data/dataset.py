@@ -242,7 +242,8 @@ def _check_rows(where: str, arrays: Sequence[np.ndarray]) -> None:
             )
 
 
-def _is_int(x: Any) -> bool:
+def is_int(x: Any) -> bool:
+    """True for an integer (Python's or NumPy's), not a bool."""
     return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
 
 
@@ -251,7 +252,7 @@ def _split_sizes(n: int, lengths: Sequence[Any]) -> list[int]:
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split: lengths is empty")
-    if all(_is_int(k) for k in lengths):
+    if all(is_int(k) for k in lengths):
         sizes = [int(k) for k in lengths]
         if any(k < 0 for k in sizes):
             raise ValueError(f"random_split: lengths must not be negative, got {sizes}")
@@ -281,7 +282,7 @@ def _split_sizes(n: int, lengths: Sequence[Any]) -> list[int]:
 
 def _test_count(n: int, test_size: Any) -> int:
     """The number of test rows ``train_test_split`` takes out of ``n``."""
-    if _is_int(test_size):
+    if is_int(test_size):
         n_test = int(test_size)
         if not 0 < n_test < n:
             raise ValueError(

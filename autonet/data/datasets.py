@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autonet.data.dataset import _is_int, generator_from
+from autonet.data.dataset import generator_from, is_int
 from autonet.engine.factories import tensor
 from autonet.engine.tensor import Tensor
 
@@ -135,7 +135,7 @@ def _shuffled(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[T
 
 
 def _check_count(where: str, name: str, value: Any) -> None:
-    if not (_is_int(value) and value > 0):
+    if not (is_int(value) and value > 0):
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autonet.data.dataset import _is_int, generator_from
+from autonet.data.dataset import generator_from, is_int
 from autonet.engine.factories import from_numpy
 from autonet.engine.tensor import Tensor, as_tensor
 
@@ -51,7 +51,7 @@ class DataLoader:
         drop_last: bool = False,
         generator: Any = None,
     ) -> None:
-        if not (_is_int(batch_size) and batch_size > 0):
+        if not (is_int(batch_size) and batch_size > 0):
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(

@@ -19,34 +19,23 @@ arrays are released unless ``retain_graph=True``.
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from autonet.engine import versions
 from autonet.engine.function import Function, sum_to_shape
-from autonet.engine.grad_mode import _State
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.grad_mode import reset_grad_mode, set_grad_mode
+from autonet.engine.hooks import hooks_of_leaf, leaf_hooks, run_grad_hooks, run_tensor_hooks
+from autonet.engine.tensor import Tensor, wrap
 
 ndarray = np.ndarray
-
-# Non-leaf tensors whose gradient the user asked to keep (Tensor.retain_grad), by node.
-_retained: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# NOTE: a WeakKeyDictionary's len() runs Python code; until the first retain_grad() there is
-# nothing to look up, which this flag says for the price of a global read.
-_any_retained = False
-
-
-def retain_grad_of(t: Tensor) -> None:
-    global _any_retained
-    _any_retained = True
-    _retained[t.grad_fn] = weakref.ref(t)
 
 
 def backward(
     tensors: Tensor | Sequence[Tensor],
-    grad_tensors: Sequence[Any] | None = None,
+    grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
 ) -> None:
@@ -66,19 +55,23 @@ def backward(
     grads, owned = _reverse_pass(roots, retain_graph, create_graph, None)
     for key, g in grads.items():
         if isinstance(key, Tensor) and key._requires_grad:
-            _accumulate_into_leaf(key, g, key in owned, create_graph)
+            if leaf_hooks and hooks_of_leaf(key):
+                g = _leaf_hooks(key, g, create_graph)
+                owned.discard(key)
+            _accumulate(key, g, key in owned, create_graph)
 
 
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Sequence[Any] | None = None,
+    grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``, returned rather than
-    accumulated (no ``.grad`` is touched).
+    accumulated (no ``.grad`` is touched). ``grad_outputs`` is the gradient with respect to
+    each output (a tensor, or one per output); it may be left out for single-element outputs.
 
     With ``create_graph=True`` the returned gradients are themselves recorded, so they can be
     differentiated again (Hessian-vector products, gradient penalties).
@@ -110,19 +103,26 @@ def grad(
                     "outputs; pass allow_unused=True to get None for it"
                 )
             continue
+        if isinstance(key, Tensor) and leaf_hooks and hooks_of_leaf(key):
+            g = _leaf_hooks(key, g, create_graph)
+            owned.discard(key)
         if create_graph:
-            result[i] = g if isinstance(g, Tensor) else _make(np.asarray(g), None)
+            result[i] = g if isinstance(g, Tensor) else wrap(np.asarray(g))
         else:
-            result[i] = _make(g if key in owned else np.array(g), None)
+            result[i] = wrap(g if key in owned else np.array(g))
     return tuple(result)
 
 
 def _root_gradients(
-    op: str, tensors: list[Tensor], grads: Sequence[Any] | None, create_graph: bool
+    op: str, tensors: list[Tensor], grads: Any, create_graph: bool
 ) -> list[tuple[Tensor, Any]]:
     if grads is None:
         grads = [None] * len(tensors)
-    elif len(grads) != len(tensors):
+    elif isinstance(grads, (Tensor, np.ndarray, float, int)):
+        grads = [grads]  # one gradient for one output, as PyTorch accepts
+    else:
+        grads = list(grads)
+    if len(grads) != len(tensors):
         raise ValueError(f"{op}: {len(tensors)} outputs but {len(grads)} gradients")
     roots = []
     for t, g in zip(tensors, grads):
@@ -148,7 +148,7 @@ def _root_gradients(
                 f"{op}: the gradient has shape {g.shape} but the output has shape {t.shape}"
             )
         if create_graph and not isinstance(g, Tensor):
-            g = _make(g, None)
+            g = wrap(g)
         roots.append((t, g))
     return roots
 
@@ -180,21 +180,19 @@ def _reverse_pass(
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     captured: dict[Any, Any] = {}
-
-    retained = _retained if _any_retained and len(_retained) else None
-    watched = wanted is not None or retained is not None
-    last_change = _State.last_change
-    saved_mode = _State.enabled
-    _State.enabled = create_graph
+    last_change = versions.last_change
+    mode = set_grad_mode(create_graph)  # records only to differentiate the pass itself
     try:
         while heap:
             node = pop(heap)[1]
             g = grads.pop(node)
-            if watched:
-                if wanted is not None and node in wanted:
-                    captured[node] = g
-                if retained is not None:
-                    _keep_retained(node, g)
+            hooks = node.hooks
+            if hooks is not None:
+                g = _tensor_hooks(node, g, create_graph)  # the output's hooks, retain_grad
+            if wanted is not None and node in wanted:
+                captured[node] = g
+            if hooks is not None and hooks.pre:
+                g = _pre_hooks(node, g, create_graph)
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(
@@ -206,27 +204,35 @@ def _reverse_pass(
                 _check_unchanged(node)  # something changed in place since it was recorded
             if create_graph:
                 xs = [_saved(p, x) for p, x in zip(node.parents, inputs)]
-                input_grads = node.backward(g, _make(node.out, node), *xs)
+                if node.computes:
+                    node.recompute(*xs)  # what forward computed, as Tensors on the graph
+                input_grads = node.backward(g, _saved(node, node.out), *xs)
             else:
                 input_grads = node.backward(g, node.out, *inputs)
+            hooked = hooks is not None and hooks.post
+            if hooked:  # (the hooks see each gradient in its input's shape)
+                input_grads = [gi if gi is None or x is None else _fitted(gi, x)
+                               for gi, x in zip(input_grads, inputs)]  # fmt: skip
+                input_grads = _post_hooks(node, input_grads, g, create_graph)
             if not retain_graph:
                 node.inputs = node.out = None
+                if node.computes:
+                    for name in node.computes:
+                        setattr(node, name, None)
             for p, gi, need, x in zip(node.parents, input_grads, node.needs_input_grad, inputs):
                 if not need or gi is None:
                     continue
                 if create_graph and not isinstance(gi, Tensor):
-                    gi = _make(np.asarray(gi), None)
-                if x is not None:  # None: the gradient has its input's shape and dtype already
-                    if gi.shape != x.shape:
-                        gi = sum_to_shape(gi, x.shape)  # undo broadcasting
-                    if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                        gi = gi.astype(x.dtype)
+                    gi = wrap(np.asarray(gi))
+                # x is None where the gradient has its input's shape and dtype already
+                if x is not None and (gi.shape != x.shape or gi.dtype is not x.dtype):
+                    gi = _fitted(gi, x)
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gi
                     if isinstance(p, Function):
                         push(heap, (-p.seq, p))  # its first gradient: queue it
-                    elif gi is not g and type(gi) is ndarray and gi.base is None:
+                    elif gi is not g and type(gi) is ndarray and gi.base is None and not hooked:
                         owned.add(p)  # a leaf's fresh array that nobody else holds
                 elif p in owned and not create_graph:
                     np.add(prev, gi, out=prev)
@@ -235,47 +241,94 @@ def _reverse_pass(
                     if type(total) is ndarray:
                         owned.add(p)
     finally:
-        _State.enabled = saved_mode
+        reset_grad_mode(mode)
     grads.update(captured)
     return grads, owned
 
 
+def _fitted(g: Any, x: Any) -> Any:
+    """The gradient ``g`` in the shape and dtype of the input ``x`` it is for: summed back over
+    the axes broadcasting added (:func:`sum_to_shape`), converted back to x's dtype."""
+    if g.shape != x.shape:
+        g = sum_to_shape(g, x.shape)
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)
+    return g
+
+
 def _check_unchanged(node: Function) -> None:
-    """Refuse a node that saved a leaf's values which were changed in place after the node
-    was recorded."""
-    for i, (p, x) in enumerate(zip(node.parents, node.inputs)):
-        if isinstance(p, Tensor) and x is p.data and p._changed_at > node.seq:
+    """Refuse a node that saved an array whose memory was changed in place after the node
+    was recorded (through that tensor, a view of it, or ``detach()``)."""
+    for what, a in node.saved_arrays().items():
+        if versions.changed_after(a, node.seq):
             raise RuntimeError(
-                f"backward: input {i} of {node!r} (shape {p.shape}) was changed in place after "
-                "it was used, so its gradient would be wrong; change it out of place, or only "
-                "after backward"
+                f"backward: {what} of {node!r} (shape {a.shape}) was changed in place after it "
+                "was used (through it, a view of its memory, or detach()), so the gradient "
+                "would be wrong; change it out of place, or only after backward"
             )
 
 
 def _saved(parent: Any, x: Any) -> Any:
-    """An input as a Tensor for a recorded backward: the leaf itself, or a tensor standing for
-    the parent node's output (so gradients of the backward flow on into that node)."""
-    if parent is None or x is None:
+    """A saved array as a Tensor for a recorded backward: the leaf itself, or a tensor
+    standing for the parent node's output (so gradients of the backward flow on into that
+    node). Integer and bool arrays (indices, masks), stand-ins and constants stay as they
+    are: no gradient flows through them."""
+    if parent is None or x is None or x.dtype.kind != "f":
         return x
     if isinstance(parent, Tensor):
-        return parent
-    return _make(x, parent)
+        return parent if parent.data is x else wrap(x)  # (x: a converted copy, a constant)
+    return wrap(x, parent)
 
 
-def _accumulate_into_leaf(leaf: Tensor, g: Any, owned: bool, create_graph: bool) -> None:
+def _as_tensor(g: Any) -> Any:
+    return g if g is None or isinstance(g, Tensor) else wrap(np.asarray(g))
+
+
+def _as_array(g: Any, create_graph: bool) -> Any:
+    """What a hook returned, as the pass carries it (arrays, or Tensors when recording)."""
+    if g is None or create_graph:
+        return g
+    return g.data if isinstance(g, Tensor) else np.asarray(g)
+
+
+def _tensor_hooks(node: Function, g: Any, create_graph: bool) -> Any:
+    """The hooks on a node's output tensor, then ``retain_grad`` (autonet.engine.hooks)."""
+    hooks = node.hooks
+    if hooks.tensor:
+        g = _as_array(run_tensor_hooks(hooks.tensor, _as_tensor(g)), create_graph)
+    if hooks.retained is not None:
+        t = hooks.retained()
+        if t is not None:
+            _accumulate(t, g, False, create_graph)
+    return g
+
+
+def _pre_hooks(node: Function, g: Any, create_graph: bool) -> Any:
+    """A node's pre-hooks, before its backward: they see and may replace its gradient."""
+    (g,) = run_grad_hooks(node.hooks.pre, (_as_tensor(g),))
+    return _as_array(g, create_graph)
+
+
+def _post_hooks(node: Function, grads: Any, g: Any, create_graph: bool) -> Any:
+    """A node's hooks after its backward: they see and may replace the input gradients."""
+    wrapped = tuple(_as_tensor(gi) for gi in grads)
+    changed = run_grad_hooks(node.hooks.post, wrapped, (_as_tensor(g),))
+    return tuple(_as_array(gi, create_graph) for gi in changed)
+
+
+def _leaf_hooks(leaf: Tensor, g: Any, create_graph: bool) -> Any:
+    return _as_array(run_tensor_hooks(hooks_of_leaf(leaf), _as_tensor(g)), create_graph)
+
+
+def _accumulate(t: Tensor, g: Any, owned: bool, create_graph: bool) -> None:
+    """Add the gradient ``g`` into ``t.grad`` (a leaf's, or a retained one's)."""
     if create_graph:
-        g = g if isinstance(g, Tensor) else _make(np.asarray(g), None)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-    elif leaf.grad is None:
-        leaf.grad = _make(g if owned and type(g) is ndarray else np.array(g), None)
-    elif leaf.grad._requires_grad:
-        leaf.grad = _make(leaf.grad.data + g, None)
+        g = g if isinstance(g, Tensor) else wrap(np.asarray(g))
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        t.grad = wrap(g if owned and type(g) is ndarray else np.array(g))
+    elif t.grad._requires_grad:
+        t.grad = wrap(t.grad.data + g)
     else:
-        np.add(leaf.grad.data, g, out=leaf.grad.data)
-
-
-def _keep_retained(node: Function, g: Any) -> None:
-    ref = _retained.get(node)
-    t = ref() if ref is not None else None
-    if t is not None:
-        _accumulate_into_leaf(t, g, False, isinstance(g, Tensor))
+        versions.mark_changed(t.grad.data)  # a graph may have used the gradient so far
+        np.add(t.grad.data, g, out=t.grad.data)

@@ -13,11 +13,11 @@ import numpy as np
 
 from autonet.engine.dtypes import as_dtype, get_default_dtype
 from autonet.engine.random import default_generator
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.tensor import Tensor, wrap
 
 
 def _leaf(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = _make(data, None)
+    t = wrap(data)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -61,7 +61,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     as_dtype(array.dtype)  # float, int or bool only
-    return _make(array, None)
+    return wrap(array)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -208,7 +208,7 @@ def randint(low: int, high: Any = None, size: Any = (), dtype: Any = None) -> Te
         low, high = 0, low
     size = _shape("randint", (size,))
     dt = as_dtype(dtype) or np.dtype(np.int64)
-    return _make(default_generator().integers(low, high, size, dtype=dt), None)
+    return wrap(default_generator().integers(low, high, size, dtype=dt))
 
 
 def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

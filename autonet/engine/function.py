@@ -1,121 +1,234 @@
-"""Primitives and the nodes of the graph.
+"""Primitives, and the one place where the engine records them as nodes of the graph.
 
 A primitive is a subclass of :class:`Function` with two methods side by side:
 
 ``forward(self, *xs)``
-    the operation on NumPy arrays; returns the output array.
+    the operation on NumPy arrays; returns the output array ``y``.
 ``backward(self, g, y, *xs)``
-    its vector-Jacobian product: given ``g = dL/dy`` it returns ``dL/dx`` for every input
-    (``None`` where ``self.needs_input_grad`` says no gradient is wanted).
+    its vector-Jacobian product: given ``g = dL/dy`` it returns one gradient ``dL/dx`` per
+    input (``None`` where ``self.needs_input_grad`` says no gradient is wanted).
 
-When a primitive is applied to a tensor that requires grad, the instance becomes the
-output's ``grad_fn``: a node that keeps its ``parents`` (the node that produced each input, a
-leaf tensor, or ``None`` for a constant), and of the arrays only what its ``backward`` reads:
-the output if ``saves_output``, the inputs' values as ``saves_inputs`` says. An input whose
-values are not needed is kept as a *stand-in* (an array of its shape and dtype that holds no
-memory) or, where nothing of it is needed at all, as ``None``; so the forward pass holds no
-array that the backward pass will not use.
+and a declaration of what ``backward`` reads, so that a node keeps nothing more
+(what PyTorch's ``save_for_backward`` says, settled once per class):
+
+``saves_output``
+    ``True`` when ``backward`` reads ``y`` (tanh: 1 - y²); otherwise it gets ``None``.
+``saves_inputs``
+    for each input, one of
+
+    - ``"value"``: its values (log: g / x);
+    - ``"shape"``: only its shape and dtype (sum spreads g over ``x.shape``);
+    - ``"nothing"``: nothing at all (add: g passes through);
+    - ``"for others"``: its values, but only for the *other* inputs' gradients, as in the
+      product rule: for y = a·b, dL/da = g·b reads b, so b is kept only when a needs a
+      gradient.
+
+    One word stands for every input; a tuple gives one per input (``where``: the mask's
+    value, nothing of the two branches).
+``broadcasts``
+    ``True`` for an elementwise primitive whose inputs broadcast against each other (add,
+    mul, where): its ``backward`` may return gradients in the broadcast shape, and the engine
+    sums each back to its input's shape.
+``computes``
+    the names of arrays that ``forward`` computes on the way and ``backward`` reads (JAX's
+    residuals), kept in the primitive's slots and released with the rest. For a recorded
+    backward (``create_graph=True``) they must be Tensors on the graph, so ``recompute`` sets
+    them again from the input tensors. Most primitives need none; the fused cross-entropy
+    keeps softmax(x) - onehot(y), which its forward has at hand.
+
+An input whose values are not kept reaches ``backward`` as a *stand-in* (:func:`stand_in`: an
+array of its shape and dtype that holds no memory) where its shape is needed, else as
+``None`` (:func:`keep_code` says which). Constants (Python numbers, arrays that are not
+tensors) are kept as they are.
 
 ``backward`` is written only with operators, methods and NumPy functions that arrays and
-Tensors share (``+``, ``@``, ``.sum(axis, keepdims=True)``, ``.reshape``, ``np.exp``, ...). In
-a plain ``backward()`` it runs on arrays at NumPy's speed; with ``create_graph=True`` the
-engine hands it Tensors, so the backward pass is itself recorded and can be differentiated.
+Tensors share (``+``, ``@``, ``.sum(axis, keepdims=True)``, ``.reshape``, ``np.exp``,
+``Other.apply(...)``). In a plain ``backward()`` it runs on arrays at NumPy's speed; with
+``create_graph=True`` the engine hands it Tensors, so the backward pass is itself recorded and
+can be differentiated again.
 
-Broadcasting is handled once, here: the engine sums each gradient back to its input's shape
+Recording happens in :func:`apply` and nowhere else: it runs ``forward`` on the inputs'
+arrays and, when grad mode is on and an input requires grad, calls :meth:`Function.record`,
+which makes the primitive a node: its parents, what it keeps, its place in time. Broadcasting
+is handled once, in the backward pass: each gradient is summed back to its input's shape
 (:func:`sum_to_shape`), so a ``backward`` may return gradients in the broadcast shape.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from autonet.engine.dtypes import get_default_dtype
-from autonet.engine.grad_mode import _State, next_seq
-from autonet.engine.tensor import Tensor, _make, as_tensor
+from autonet.engine.grad_mode import grad_enabled
+from autonet.engine.hooks import NodeHooks, RemovableHandle
+from autonet.engine.tensor import Tensor, wrap
+from autonet.engine.versions import next_seq, note_view_made_without_grad
 
 ndarray = np.ndarray
-_TRUE = (True,)
+_new = object.__new__
+NO_INPUT: Any = type("NoInput", (), {"__repr__": lambda self: "<no input>"})()  # apply's default
+SAVES = ("value", "shape", "nothing", "for others")
 
 
 class Function:
     """One primitive operation; once applied and recorded, a node of the graph.
 
-    Subclasses set ``name``, declare their parameters (axis, exponent, ...) in ``__slots__``
-    and define ``forward`` and ``backward`` (see the module docstring). A parameter-free
-    primitive needs no ``__init__``.
+    Subclasses set ``name``, declare what they save (see the module docstring), list their
+    parameters (axis, exponent, ...) in ``__slots__`` and set them in ``__init__``, and define
+    ``forward`` and ``backward``. A parameter-free primitive needs no ``__init__``.
 
-    A recorded node holds ``parents`` (per input: the node that produced it, the leaf tensor
-    itself, or ``None`` for a constant), ``inputs`` and ``out`` (what it keeps of the arrays,
-    see below), and which inputs ``needs_input_grad``.
+    A recorded node holds:
 
-    ``seq`` numbers the recorded nodes in the order they ran: every node's inputs come from
-    nodes with smaller numbers, so the backward pass visits nodes from the largest number down
-    and reaches each one after everything that used its output. In-place changes to tensors
-    take numbers from the same count (``Tensor._changed_at``), so backward can tell a saved
-    leaf that changed after the node was recorded, and refuse to use it.
+    - ``parents``: per input, the node that produced it, the leaf tensor itself, or ``None``
+      for a constant;
+    - ``needs_input_grad``: per input, whether it requires grad;
+    - ``inputs`` and ``out``: what it keeps of the arrays (``None`` once backward released
+      them);
+    - ``seq``: when it was recorded, on the clock of :mod:`autonet.engine.versions`. Every
+      node's inputs come from nodes with smaller numbers, so the backward pass visits nodes
+      from the largest number down and reaches each one after everything that used its
+      output.
+    - ``hooks``: ``None``, or the hooks registered on it (:mod:`autonet.engine.hooks`).
 
-    What ``backward`` reads is declared by two class attributes, so that a node keeps nothing
-    more (PyTorch's ``save_for_backward``):
-
-    ``saves_output``
-        ``True`` when ``backward`` reads ``y`` (tanh: 1 - y²); otherwise it gets ``None``.
-    ``saves_inputs``
-        ``True`` when it reads the inputs' values (log: g / x); ``"shape"`` when it reads
-        only their shapes and dtypes (sum: spread g back over x.shape); ``False`` when it
-        reads nothing of them and returns each gradient in its input's shape and dtype, or in
-        the broadcast shape of an elementwise operation (add, tanh, transpose); ``"others"``
-        when input i's values are read only for the gradient of another input, and nothing of
-        it otherwise (the product rule: for a·b, dL/da = g·b needs b); or one flag per input
-        (values, or nothing: a / b reads b only). What is not read arrives as a stand-in, or
-        as ``None`` where the gradient has its input's shape anyway.
-
-    ``module_calls`` is set only on a node whose output a Module returned: a list of
-    ``(module, input edges)``, innermost call first, from which drawings group the operations
-    of each module call (see ``Module.__call__``). Other nodes read the class's ``None``.
+    >>> import autonet as an
+    >>> class Cube(an.Function):
+    ...     \"\"\"y = x³;  dy/dx = 3x².\"\"\"
+    ...     name = "cube"
+    ...     saves_inputs = "value"
+    ...     def forward(self, x):
+    ...         return x ** 3
+    ...     def backward(self, g, y, x):
+    ...         return (g * 3 * x * x,)
+    >>> x = an.tensor(2.0, requires_grad=True)
+    >>> y = Cube.apply(x); y.backward(); x.grad
+    tensor(12.)
     """
 
-    # NOTE: "__dict__" lets a node take ``module_calls`` only when a module sets it (CPython
-    # makes the dict on first use), while every other node reads the class default for free.
-    __slots__ = (
-        "__dict__", "__weakref__", "inputs", "needs_input_grad", "out", "parents", "seq",
-    )  # fmt: skip
+    __slots__ = ("__weakref__", "hooks", "inputs", "needs_input_grad", "out", "parents", "seq")
     name = "function"
-    saves_output: bool = True
-    saves_inputs: bool | str = True
-    module_calls: list[tuple[Any, tuple[Any, ...]]] | None = None
+    saves_output: ClassVar[bool] = False
+    saves_inputs: ClassVar[str | tuple[str, ...]] = "value"
+    broadcasts: ClassVar[bool] = False
+    computes: ClassVar[tuple[str, ...]] = ()
+    # Settled once per class from the declarations (see __init_subclass__ and keep_codes):
+    _saves: ClassVar[tuple[str, ...]] = ("value",)  # one word per input (the last repeats)
+    _codes: ClassVar[dict[tuple[bool, ...], tuple[int, ...]]]  # keep_codes, by needs
+    _alone: ClassVar[int]  # keep_codes((True,))[0]: of a tensor alone (the commonest case)
+    _param_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        saves = cls.saves_inputs
+        words = (saves,) if isinstance(saves, str) else tuple(saves)
+        for word in words:
+            if word not in SAVES:
+                raise TypeError(
+                    f"{cls.__name__}.saves_inputs: {word!r} is not one of {', '.join(SAVES)}"
+                )
+        cls._saves = words
+        cls._codes = {}
+        cls._alone = cls.keep_codes((True,))[0]
+        # a primitive's parameters are the names in the __slots__ of its own classes
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            if issubclass(klass, Function) and klass is not Function:
+                names += [n for n in klass.__dict__.get("__slots__", ()) if n not in names]
+        cls._param_names = tuple(n for n in names if n not in cls.computes)
+
+    @classmethod
+    def keep_codes(cls, needs: tuple[bool, ...]) -> tuple[int, ...]:
+        """What a node of this class keeps of each input (a :func:`keep_code`), when
+        ``needs`` says which inputs need a gradient: worked out once per pattern of needs,
+        then looked up."""
+        codes = cls._codes.get(needs)
+        if codes is None:
+            words, last = cls._saves, len(cls._saves) - 1
+            codes = tuple(
+                keep_code(words[min(i, last)], True in needs[:i] + needs[i + 1 :], cls.broadcasts)
+                for i in range(len(needs))
+            )
+            if len(needs) <= 4:  # (variadic primitives: do not keep every long pattern)
+                cls._codes[needs] = codes
+        return codes
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
-        """Run this primitive on ``inputs``: Tensors give a Tensor (recorded when one requires
-        grad); plain arrays give a plain array, so a ``backward`` may call primitives too.
-
-        >>> import autonet as an
-        >>> class Cube(an.Function):
-        ...     \"\"\"y = x³;  dy/dx = 3x².\"\"\"
-        ...     name = "cube"
-        ...     def forward(self, x):
-        ...         return x ** 3
-        ...     def backward(self, g, y, x):
-        ...         return (g * 3 * x * x,)
-        >>> x = an.tensor(2.0, requires_grad=True)
-        >>> y = Cube.apply(x); y.backward(); x.grad
-        tensor(12.)
-        """
-        return nary(cls(**params), *inputs)
+        """Run this primitive (made with ``params``) on ``inputs``: Tensors give a Tensor,
+        recorded when one requires grad; plain arrays give a plain array, so that a
+        ``backward`` may call primitives too. See :func:`apply`."""
+        return apply(cls(**params), *inputs)
 
     def forward(self, *xs: Any) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.name} has no forward")
+
+    def recompute(self, *xs: Any) -> None:
+        """Set the arrays named in ``computes`` again from the input Tensors ``xs``, with
+        operations that are recorded (for a backward pass with ``create_graph=True``)."""
+        raise NotImplementedError(f"{self.name} computes {self.computes} but cannot recompute")
 
     def backward(self, g: Any, y: Any, *xs: Any) -> tuple[Any, ...]:
         raise NotImplementedError(f"{self.name} has no gradient")
 
+    # ---- becoming a node: the one place a node is made -----------------------------------
+    def record(self, parents: tuple[Any, ...], inputs: tuple[Any, ...], needs: tuple[bool, ...],
+               out: ndarray) -> Tensor:  # fmt: skip
+        """Make this primitive the node that produced ``out``: its ``parents``, what it keeps
+        of its ``inputs`` (chosen by :func:`kept`, as its declarations say), which inputs
+        ``needs`` a gradient, and when it was recorded. Returns the output tensor."""
+        self.parents = parents
+        self.inputs = inputs
+        self.needs_input_grad = needs
+        self.out = out if self.saves_output else None
+        self.hooks = None
+        self.seq = next_seq()
+        # the output tensor, as wrap(out, self) makes it (written out: this runs per operation)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t.grad_fn = self
+        t._requires_grad = True
+        return t
+
+    # ---- hooks on the node (see autonet.engine.hooks) ------------------------------------
+    def _hooks(self) -> NodeHooks:
+        if self.hooks is None:
+            self.hooks = NodeHooks()
+        return self.hooks
+
+    def register_prehook(self, fn: Any) -> RemovableHandle:
+        """Call ``fn(grad_outputs)`` before this node's backward runs; a returned tuple
+        replaces the gradients.
+
+        >>> import autonet as an
+        >>> x = an.tensor(3.0, requires_grad=True)
+        >>> y = x * x
+        >>> _ = y.grad_fn.register_prehook(lambda gs: (gs[0] * 0.5,))
+        >>> y.backward(); x.grad
+        tensor(3.)
+        """
+        return RemovableHandle(self._hooks().pre).add(fn)
+
+    def register_hook(self, fn: Any) -> RemovableHandle:
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward; a returned tuple
+        replaces the gradients sent to the inputs.
+
+        >>> import autonet as an
+        >>> x = an.tensor(3.0, requires_grad=True)
+        >>> y = x * 2
+        >>> seen = []
+        >>> _ = y.grad_fn.register_hook(lambda gi, go: seen.append((gi[0].item(), go[0].item())))
+        >>> y.backward(); seen
+        [(2.0, 1.0)]
+        """
+        return RemovableHandle(self._hooks().post).add(fn)
+
     # ---- description: drawings and error messages use these -----------------------------
     def params(self) -> dict[str, Any]:
-        """The operation's parameters, from the subclass's ``__slots__``."""
-        mro = type(self).__mro__[:-2]  # the subclasses, without Function and object
-        return {k: getattr(self, k) for cls in mro for k in cls.__dict__.get("__slots__", ())}
+        """The operation's parameters (the names in its ``__slots__`` but not in ``computes``)
+        and their values."""
+        return {k: getattr(self, k) for k in self._param_names}
 
     def label(self) -> str:
         """``name(param=value, ...)``, e.g. ``sum(axis=1)``."""
@@ -130,6 +243,19 @@ class Function:
         """True once a backward pass has freed what this node saved."""
         return self.inputs is None
 
+    def saved_arrays(self) -> dict[str, ndarray]:
+        """Every array whose values this node reads in backward, by what it is: the inputs
+        and output it kept (``"input 0"``, ``"output"``), and arrays among its parameters
+        (``"index"``)."""
+        arrays = {f"input {i}": x for i, x in enumerate(self.inputs or ()) if type(x) is ndarray}
+        if self.out is not None:
+            arrays["output"] = self.out
+        for name, value in self.params().items():
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, ndarray):
+                    arrays[name] = v
+        return arrays
+
     def error(self, *xs: Any) -> Exception:
         """The error to raise when ``forward`` fails on these inputs (default: broadcasting)."""
         return broadcast_error(self.name, *[np.shape(x) for x in xs])
@@ -139,188 +265,252 @@ def _is_default(key: str, value: Any) -> bool:
     return value is None or (key == "keepdims" and value is False)
 
 
-# ---- applying a primitive ---------------------------------------------------------------
-# These are the engine's hot path: every operation on a Tensor passes through one of them.
+# ---- what a node keeps of its inputs ------------------------------------------------------
+
+VALUES, NOTHING, SHAPE, SHAPE_IF_BROADCAST = 0, 1, 2, 3
 
 
-def unary(fn: Function, x: Any) -> Any:
-    """Apply a one-input primitive. A Tensor gives a Tensor (recorded when it requires grad);
-    a plain array gives a plain array, which lets a ``backward`` call primitives too."""
-    if type(x) is not Tensor and not isinstance(x, Tensor):  # (the first test is the fast one)
-        if type(x) is ndarray:
-            return fn.forward(x)
-        x = as_tensor(x)
-    data = x.data
-    try:
-        out = fn.forward(data)
-    except ValueError as e:
-        raise fn.error(data) from e
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    if out.dtype is not data.dtype and data.dtype.kind != "f" and out.dtype.kind == "f":
-        out = out.astype(get_default_dtype())  # exp of an integer tensor is float32, not float64
-    if x._requires_grad and _State.enabled:
-        parent = x.grad_fn or x
-        fn.parents = (parent,)
-        fn.seq = next_seq()
-        saves = fn.saves_inputs
-        if saves is True:
-            fn.inputs = (data,)
-        else:
-            fn.inputs = (stand_in(data),) if saves == "shape" else _NOTHING
-        fn.out = out if fn.saves_output else None
-        fn.needs_input_grad = _TRUE
-        return _make(out, fn)
-    return _make(out, None)
+def keep_code(word: str, others_need: bool, broadcasts: bool) -> int:
+    """What a node keeps of an input declared ``word`` (see the module docstring):
 
-
-def binary(fn: Function, a: Any, b: Any) -> Tensor:
-    """Apply a two-input primitive to Tensors or to a Tensor and a constant.
-
-    A Python number keeps the tensor's dtype (NumPy treats it as weak); other constants are
-    converted by :func:`constant`.
+    - ``VALUES``: its values, if ``backward`` reads them (``"value"``, or ``"for others"``
+      when another input needs a gradient);
+    - ``SHAPE``: a stand-in, if it reads the input's shape (``"shape"``);
+    - ``SHAPE_IF_BROADCAST``: a stand-in if broadcasting gave the output another shape or
+      dtype than this input's, for the backward pass to sum the gradient back, else nothing
+      (an input of a primitive that ``broadcasts``);
+    - ``NOTHING``: nothing (``None``).
     """
-    kind = type(b)
-    ta = type(a) is Tensor or isinstance(a, Tensor)
-    if (kind is float or kind is int) and ta:  # x * 2, x + 1: tested first, the commonest
-        xa = a.data
-        if kind is int or xa.dtype.kind == "f":
-            return _with_number(fn, a, xa, b, 0)
-    tb = kind is Tensor or isinstance(b, Tensor)
-    if ta and tb:
-        xa, xb = a.data, b.data
-        if xa.dtype is not xb.dtype:
-            xa, xb = _promote(xa, xb)
-    elif ta:
-        xa, xb = constant(a.data, b)
-    elif tb:
-        xa, xb = a, b.data
-        if (type(a) is float and xb.dtype.kind == "f") or type(a) is int:
-            return _with_number(fn, b, xb, a, 1)
-        xb, xa = constant(xb, a)
-    else:
-        return binary(fn, as_tensor(a), b)
-    try:
-        out = fn.forward(xa, xb)
-    except ValueError as e:
-        raise fn.error(xa, xb) from e
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    if _State.enabled:
-        ra = ta and a._requires_grad
-        rb = tb and b._requires_grad
-        if ra or rb:
-            pa = (a.grad_fn or a) if ta else None
-            pb = (b.grad_fn or b) if tb else None
-            fn.parents = (pa, pb)
-            fn.seq = next_seq()
-            saves = fn.saves_inputs
-            if saves is True:
-                fn.inputs = (xa, xb)
-            else:
-                # what is kept of each: its values if read, else a stand-in or nothing
-                if type(saves) is tuple:
-                    keep_a, keep_b = saves
-                else:
-                    keep_a, keep_b = (rb, ra) if saves == "others" else (False, False)
-                if (keep_a or pa is None) and (keep_b or pb is None):
-                    fn.inputs = (xa, xb)
-                else:
-                    fn.inputs = (
-                        xa if keep_a or pa is None else _dropped(xa, xb, saves),
-                        xb if keep_b or pb is None else _dropped(xb, xa, saves),
-                    )
-            fn.out = out if fn.saves_output else None
-            fn.needs_input_grad = _NEEDS[ra][rb]
-            return _make(out, fn)
-    return _make(out, None)
+    if word == "value" or (word == "for others" and others_need):
+        return VALUES
+    if word == "shape":
+        return SHAPE
+    return SHAPE_IF_BROADCAST if broadcasts else NOTHING
 
 
-def _with_number(fn: Function, t: Tensor, x: ndarray, number: Any, at: int) -> Tensor:
-    """:func:`binary` for a tensor (input ``at``, 0 or 1) and a Python number: ``x * 2``,
-    ``1 - x``. The number keeps the tensor's dtype and needs no gradient, and the tensor's
-    gradient comes back in its own shape, so a value its backward does not read need not be
-    kept even as a stand-in."""
-    try:
-        out = fn.forward(x, number) if at == 0 else fn.forward(number, x)
-    except ValueError as e:
-        raise (fn.error(x, number) if at == 0 else fn.error(number, x)) from e
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    if t._requires_grad and _State.enabled:
-        parent = t.grad_fn or t
-        fn.seq = next_seq()
-        saves = fn.saves_inputs
-        # ("others": the number needs no gradient, so nothing reads the tensor's values)
-        keep = saves is True or (type(saves) is tuple and saves[at])
-        kept = x if keep else (stand_in(x) if saves == "shape" else None)
-        if at == 0:
-            fn.parents = (parent, None)
-            fn.inputs = (kept, number)
-            fn.needs_input_grad = _FIRST
+def kept(codes: tuple[int, ...], parents: tuple[Any, ...], arrays: tuple[Any, ...],
+         out: ndarray) -> tuple:  # fmt: skip
+    """What a node keeps of its inputs' ``arrays``, as their ``codes`` say (a constant, an
+    input without parent, is kept as it is)."""
+    result = []
+    for code, p, x in zip(codes, parents, arrays):
+        if code == SHAPE_IF_BROADCAST and p is not None:
+            code = SHAPE if _broadcast_changed(x, arrays, out) else NOTHING
+        if code == VALUES or p is None:
+            result.append(x)
         else:
-            fn.parents = (None, parent)
-            fn.inputs = (number, kept)
-            fn.needs_input_grad = _SECOND
-        fn.out = out if fn.saves_output else None
-        return _make(out, fn)
-    return _make(out, None)
+            result.append(None if code == NOTHING else stand_in(x))
+    return tuple(result)
 
 
-def nary(fn: Function, *xs: Any) -> Any:
-    """Apply a primitive with any number of inputs (Tensors, arrays or Python numbers).
-    Floating constants adopt the tensors' float dtype. With no Tensor among the inputs the
-    plain NumPy result comes back (see ``Function.apply``).
+def _broadcast_changed(x: ndarray, arrays: tuple[Any, ...], out: ndarray) -> bool:
+    """True when broadcasting against another array gave ``out`` another shape or dtype than
+    ``x``'s (a Python number changes neither)."""
+    if x.shape == out.shape and x.dtype is out.dtype:
+        return False
+    return sum(type(a) is ndarray for a in arrays) > 1
+
+
+# ---- applying a primitive: the engine's hot path ------------------------------------------
+
+
+def apply(fn: Function, x: Any, y: Any = NO_INPUT, *more: Any) -> Any:
+    """Run ``fn`` on ``inputs`` (Tensors, arrays or Python numbers) and return the output.
+
+    1. The inputs become arrays: tensors give their data; constants are converted so that
+       nothing upcasts silently (:func:`operands`).
+    2. ``fn.forward`` computes the output array.
+    3. When grad mode is on and an input requires grad, ``fn.record`` makes ``fn`` the
+       output's node, keeping what :func:`kept` chooses; otherwise the output is a tensor
+       without history.
+
+    With no Tensor among the inputs, the plain NumPy result comes back (what lets a
+    ``backward`` call primitives on arrays).
+
+    NOTE: this is the engine's hot path. The two commonest forms of input take a short way
+    through the same three steps: one tensor, alone or with a Python number (``x.tanh()``,
+    ``x * 2``), and two tensors of one dtype (``a * b``). Their arrays need no conversion,
+    and what their node keeps is looked up (``Function.keep_codes``); every other form goes
+    through :func:`operands` and :func:`kept`.
     """
-    for x in xs:
-        if type(x) is not Tensor and not isinstance(x, Tensor):  # constants among the inputs
-            tensors = [x for x in xs if isinstance(x, Tensor)]
-            if not tensors:
-                return fn.forward(*xs)
-            floats = [t.data.dtype for t in tensors if t.data.dtype.kind == "f"]
-            arrays = tuple(_operand(x, floats[0] if floats else None) for x in xs)
-            break
+    if y is NO_INPUT:
+        if type(x) is not Tensor and not isinstance(x, Tensor):  # (the first test is fast)
+            return _apply_general(fn, (x,))
+        # -- one tensor
+        a = x.data
+        try:
+            out = fn.forward(a)
+        except ValueError as e:
+            raise fn.error(a) from e
+        if type(out) is not ndarray or (out.dtype is not a.dtype and a.dtype.kind != "f"):
+            out = _as_output(out, (a,))
+        if x._requires_grad:
+            if grad_enabled():
+                code = fn._alone
+                k = a if code == VALUES else stand_in(a) if code == SHAPE else None
+                return fn.record((x.grad_fn or x,), (k,), _TRUE, out)
+            if out.base is not None:  # a view (a slice, a transpose) made under no_grad
+                view = wrap(out)
+                note_view_made_without_grad(view, x)
+                return view
+        return wrap(out)
+    # -- two inputs: two tensors of one dtype, or a float tensor and a Python number (which
+    # keeps the tensor's dtype), in either order
+    kx, ky = type(x), type(y)
+    if more:
+        return _apply_general(fn, (x, y, *more))
+    if kx is Tensor or isinstance(x, Tensor):
+        a = x.data
+        if ky is float or ky is int:
+            if a.dtype.kind != "f":
+                return _apply_general(fn, (x, y))
+            b, form = y, _FIRST
+        elif (ky is Tensor or isinstance(y, Tensor)) and y.data.dtype is a.dtype:
+            b, form = y.data, _BOTH
+        else:
+            return _apply_general(fn, (x, y))
+    elif (kx is float or kx is int) and isinstance(y, Tensor) and y.data.dtype.kind == "f":
+        a, b, form = x, y.data, _SECOND
     else:
-        arrays = tuple([x.data for x in xs])  # only tensors: the common case
+        return _apply_general(fn, (x, y))
+    try:
+        out = fn.forward(a, b)
+    except ValueError as e:
+        raise fn.error(a, b) from e
+    if type(out) is not ndarray:
+        out = np.asarray(out)
+    if form is _FIRST:
+        if x._requires_grad and grad_enabled():
+            code = fn._alone  # (the number broadcasts nothing and needs no gradient)
+            k = a if code == VALUES else stand_in(a) if code == SHAPE else None
+            return fn.record((x.grad_fn or x, None), (k, b), _TRUE_FALSE, out)
+    elif form is _SECOND:
+        if y._requires_grad and grad_enabled():
+            code = fn.keep_codes(_FALSE_TRUE)[1]
+            k = b if code == VALUES else stand_in(b) if code == SHAPE else None
+            return fn.record((None, y.grad_fn or y), (a, k), _FALSE_TRUE, out)
+    else:
+        need_a, need_b = x._requires_grad, y._requires_grad
+        if (need_a or need_b) and grad_enabled():
+            needs = _NEEDS[need_a + 2 * need_b]
+            code_a, code_b = fn._codes.get(needs) or fn.keep_codes(needs)
+            if code_a != VALUES:
+                a = _kept_as(code_a, a, out)
+            if code_b != VALUES:
+                b = _kept_as(code_b, b, out)
+            return fn.record((x.grad_fn or x, y.grad_fn or y), (a, b), needs, out)
+    return wrap(out)
+
+
+_FIRST, _SECOND, _BOTH = "a tensor and a number", "a number and a tensor", "two tensors"
+
+
+def _kept_as(code: int, x: ndarray, out: ndarray) -> Any:
+    """:func:`kept` for one of two tensors of one dtype whose values are not kept."""
+    if code == NOTHING or (code == SHAPE_IF_BROADCAST and x.shape == out.shape):
+        return None
+    return stand_in(x)
+
+
+_TRUE, _TRUE_FALSE, _FALSE_TRUE = (True,), (True, False), (False, True)
+_NEEDS = (None, (True, False), (False, True), (True, True))  # by need_a + 2·need_b
+
+
+def _apply_general(fn: Function, inputs: tuple[Any, ...]) -> Any:
+    """:func:`apply` for every other form of input (several tensors, arrays, no tensor)."""
+    arrays = operands(inputs)
+    if arrays is None:
+        return fn.forward(*inputs)
     try:
         out = fn.forward(*arrays)
     except ValueError as e:
         raise fn.error(*arrays) from e
-    if type(out) is not ndarray:
-        out = np.asarray(out)
-    if _State.enabled:
-        needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in xs])
+    if type(out) is not ndarray or out.dtype is FLOAT64:
+        out = _as_output(out, arrays)
+    if grad_enabled():
+        needs = tuple([isinstance(t, Tensor) and t._requires_grad for t in inputs])
         if True in needs:
-            return _record(fn, xs, arrays, out, needs)
-    return _make(out, None)
+            parents = tuple([t.grad_fn or t if isinstance(t, Tensor) else None for t in inputs])
+            codes = fn._codes.get(needs) or fn.keep_codes(needs)
+            # (VALUES is 0: with every input kept whole, the arrays are what is kept)
+            keep = kept(codes, parents, arrays, out) if any(codes) else arrays
+            return fn.record(parents, keep, needs, out)
+    return wrap(out)
 
 
-def _record(fn: Function, xs: tuple[Any, ...], arrays: tuple[Any, ...], out: ndarray,
-            needs: tuple[bool, ...]) -> Tensor:  # fmt: skip
-    """Make ``fn`` the node of ``out`` for :func:`nary` (unary and binary do the same inline):
-    its parents, and what its backward reads (see ``Function.saves_inputs``)."""
-    fn.parents = parents = tuple([(x.grad_fn or x) if isinstance(x, Tensor) else None for x in xs])
-    fn.seq = next_seq()
-    saves = fn.saves_inputs
-    others = needs.count(True)
-    if saves is True or (saves == "others" and others > 1):
-        fn.inputs = arrays  # every input's values are read
-    else:
-        kept = list(arrays)
-        for i, p in enumerate(parents):
-            if p is not None and not (  # (a constant is kept as it is)
-                saves[i] if type(saves) is tuple else saves == "others" and others - needs[i]
-            ):
-                kept[i] = stand_in(arrays[i])
-        fn.inputs = tuple(kept)
-    fn.out = out if fn.saves_output else None
-    fn.needs_input_grad = needs
-    return _make(out, fn)
+def _as_output(out: Any, arrays: tuple[Any, ...]) -> ndarray:
+    """A forward's result as an array. A floating result from inputs that are not floating
+    (exp of an integer tensor) gets the default float dtype, not NumPy's float64."""
+    out = np.asarray(out)
+    if out.dtype is FLOAT64 and not any(_is_floating(a) for a in arrays):
+        out = out.astype(get_default_dtype())
+    return out
 
 
-_NOTHING = (None,)
-_FIRST, _SECOND = (True, False), (False, True)
-_NEEDS = {False: {True: _SECOND}, True: {False: _FIRST, True: (True, True)}}
+_NUMBERS = (float, int)
+FLOAT64 = np.dtype(np.float64)
+
+
+def _is_floating(a: Any) -> bool:
+    return type(a) is float or (isinstance(a, ndarray) and a.dtype.kind == "f")
+
+
+def operands(inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The arrays a primitive computes with, or ``None`` when no input is a Tensor.
+
+    Tensors give their data; when tensors of different kinds meet, an integer or bool one
+    takes the floating one's dtype (PyTorch's rule). A Python number stays a number (NumPy
+    keeps the tensor's dtype); a numeric array adopts the tensors' floating dtype
+    (``float32 tensor * float64 array`` stays float32), a bool array (a mask) stays bool, and
+    with only integer tensors, a floating constant makes everything the default float dtype.
+    """
+    first = inputs[0]
+    if isinstance(first, Tensor):  # tensors of one dtype: the common case
+        dtype = first.data.dtype
+        for x in inputs:
+            if not isinstance(x, Tensor) or x.data.dtype is not dtype:
+                break
+        else:
+            return tuple([x.data for x in inputs])
+    float_dtype = None
+    has_tensor = has_float_constant = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            has_tensor = True
+            if float_dtype is None and x.data.dtype.kind == "f":
+                float_dtype = x.data.dtype
+        elif type(x) is float or (type(x) is not int and _is_float_array(x)):
+            has_float_constant = True
+    if not has_tensor:
+        return None
+    if float_dtype is None and has_float_constant:
+        float_dtype = get_default_dtype()
+    return tuple([_operand(x, float_dtype) for x in inputs])
+
+
+def _is_float_array(x: Any) -> bool:
+    return type(x) is not bool and np.asarray(x).dtype.kind == "f"
+
+
+def _operand(x: Any, float_dtype: np.dtype | None) -> Any:
+    if isinstance(x, Tensor):
+        a = x.data
+        if float_dtype is not None and a.dtype.kind != "f":
+            return a.astype(float_dtype)
+        return a
+    if type(x) in (float, int, bool):
+        return x
+    v = np.asarray(x)
+    kind = v.dtype.kind
+    if kind in "fiu" and float_dtype is not None:  # (a bool array is a mask: it stays)
+        return v.astype(float_dtype, copy=False)
+    if kind == "c":
+        raise TypeError("autonet tensors do not hold complex numbers")
+    if kind not in "iub":
+        raise TypeError(f"cannot combine a tensor with {type(x).__name__}")
+    return v
+
+
 _stand_ins: dict[tuple[tuple[int, ...], np.dtype], ndarray] = {}
 
 
@@ -344,66 +534,6 @@ def stand_in(x: ndarray) -> ndarray:
         fill = np.nan if x.dtype.kind in "fc" else 0
         s = _stand_ins[key] = np.broadcast_to(np.array(fill, x.dtype), x.shape)
     return s
-
-
-def _dropped(x: ndarray, other: Any, saves: Any) -> ndarray | None:
-    """What a two-input node keeps of input ``x`` whose values its backward does not read:
-    nothing when the gradient will come back in x's own shape and dtype (the other operand is
-    a Python number, or an array of x's shape and dtype), else a stand-in for the engine's
-    broadcasting rule (and for a backward that reads shapes)."""
-    if saves != "shape" and (
-        type(other) is not ndarray or (other.shape == x.shape and other.dtype is x.dtype)
-    ):
-        return None
-    return stand_in(x)
-
-
-def _operand(x: Any, float_dtype: np.dtype | None) -> Any:
-    """An input of :func:`nary` as an array: a floating constant adopts the tensors' float dtype."""
-    if isinstance(x, Tensor):
-        return x.data
-    if type(x) in (float, int, bool):
-        return x
-    v = np.asarray(x)
-    if v.dtype.kind == "f" and float_dtype is not None and v.dtype != float_dtype:
-        return v.astype(float_dtype)
-    return v
-
-
-def constant(x: np.ndarray, value: Any) -> tuple[np.ndarray, Any]:
-    """Make ``value`` (not a Tensor) an operand beside the array ``x``.
-
-    A floating constant adopts the tensor's float dtype: ``float32 tensor * float64 array`` stays
-    float32, so nothing upcasts silently. An integer or bool tensor meeting a float constant
-    is converted to the default float dtype, as PyTorch does. Returns ``(x, value)``.
-    """
-    if type(value) is float and x.dtype.kind != "f":
-        return x.astype(get_default_dtype()), value
-    if type(value) in (int, bool, float):
-        return x, value
-    v = np.asarray(value)
-    if v.dtype.kind == "O":
-        raise TypeError(f"cannot combine a tensor with {type(value).__name__}")
-    if v.dtype.kind == "f":
-        if x.dtype.kind == "f":
-            return x, v.astype(x.dtype, copy=False)
-        dt = get_default_dtype()
-        return x.astype(dt), v.astype(dt, copy=False)
-    if v.dtype.kind == "c":
-        raise TypeError("autonet tensors do not hold complex numbers")
-    return _promote(x, v)
-
-
-def _promote(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two tensors of different dtypes: an integer or bool one takes the float one's dtype
-    (PyTorch's rule; NumPy would make ``int64 + float32`` float64). Float with float, and int
-    with int, follow NumPy."""
-    ka, kb = a.dtype.kind, b.dtype.kind
-    if ka == "f" and kb != "f":
-        return a, b.astype(a.dtype)
-    if kb == "f" and ka != "f":
-        return a.astype(b.dtype), b
-    return a, b
 
 
 # ---- broadcasting, in one place ---------------------------------------------------------

@@ -18,8 +18,13 @@ from typing import Any
 import numpy as np
 
 from autonet.engine import factories, ops
-from autonet.engine.grad_mode import _State
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.grad_mode import grad_enabled
+from autonet.engine.registry import NUMPY_FUNCTIONS, UFUNCS
+from autonet.engine.tensor import Tensor, wrap
+
+# NumPy functions that are not one autonet operation, but are made of them.
+UFUNCS[np.positive] = lambda x: x
+UFUNCS[np.square] = lambda x: ops.mul(x, x)
 
 
 def _transpose(a: Any, axes: Any = None) -> Tensor:
@@ -43,67 +48,17 @@ def _like(factory: Any) -> Any:
     return like
 
 
-UFUNCS = {
-    np.add: ops.add,
-    np.subtract: ops.sub,
-    np.multiply: ops.mul,
-    np.true_divide: ops.div,
-    np.negative: ops.neg,
-    np.positive: lambda x: x,
-    np.power: ops.pow,
-    np.square: lambda x: ops.mul(x, x),
-    np.matmul: ops.matmul,
-    np.exp: ops.exp,
-    np.log: ops.log,
-    np.sqrt: ops.sqrt,
-    np.absolute: ops.abs,
-    np.sin: ops.sin,
-    np.cos: ops.cos,
-    np.tanh: ops.tanh,
-    np.maximum: ops.maximum,
-    np.minimum: ops.minimum,
-    np.sign: ops.sign,
-    np.less: ops.lt,
-    np.less_equal: ops.le,
-    np.greater: ops.gt,
-    np.greater_equal: ops.ge,
-    np.equal: ops.eq,
-    np.not_equal: ops.ne,
-    np.bitwise_and: ops.logical_and,
-    np.bitwise_or: ops.logical_or,
-    np.bitwise_xor: ops.logical_xor,
-    np.invert: ops.logical_not,
-    np.isnan: ops.isnan,
-    np.isfinite: ops.isfinite,
-}
-
-FUNCTIONS = {
-    np.sum: ops.sum,
-    np.mean: ops.mean,
-    np.max: ops.max,
-    np.min: ops.min,
-    np.prod: ops.prod,
-    np.var: ops.var,
-    np.std: ops.std,
-    np.argmax: ops.argmax,
-    np.argmin: ops.argmin,
-    np.reshape: ops.reshape,
+NUMPY_FUNCTIONS.update({
     np.transpose: _transpose,
-    np.swapaxes: ops.swapaxes,
-    np.squeeze: ops.squeeze,
-    np.expand_dims: ops.unsqueeze,
-    np.broadcast_to: ops.expand,
-    np.concatenate: ops.concatenate,
-    np.stack: ops.stack,
-    np.where: _where,
-    np.clip: ops.clip,
     np.dot: _dot,
+    np.where: _where,
     np.zeros_like: _like(factories.zeros_like),
     np.ones_like: _like(factories.ones_like),
-}
+})  # fmt: skip
 
 
-def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: Any) -> Any:
+    """``Tensor.__array_ufunc__``: a NumPy ufunc called on tensors."""
     fn = UFUNCS.get(ufunc)
     if fn is not None and method == "__call__" and not kwargs:
         return fn(*inputs)
@@ -111,8 +66,9 @@ def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
     return _without_gradient(name, getattr(ufunc, method), inputs, kwargs)
 
 
-def array_function(self: Tensor, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-    fn = FUNCTIONS.get(func)
+def array_function(func: Any, args: Any, kwargs: Any) -> Any:
+    """``Tensor.__array_function__``: a NumPy function called on tensors."""
+    fn = NUMPY_FUNCTIONS.get(func)
     if fn is not None:
         result = fn(*args, **kwargs)
         if result is not NotImplemented:
@@ -127,7 +83,7 @@ def _without_gradient(name: str, func: Any, args: Any, kwargs: Any) -> Any:
     plain_args = _unwrap(args, needs_grad)
     plain_kwargs = _unwrap(kwargs, needs_grad)
     result = func(*plain_args, **plain_kwargs)
-    if needs_grad[0] and _State.enabled and _floating(result):
+    if needs_grad[0] and grad_enabled() and _floating(result):
         raise TypeError(
             f"{name} is not differentiable in autonet, and an input requires grad; use an "
             "autonet operation, or apply it to t.detach() if no gradient should flow"
@@ -156,7 +112,7 @@ def _floating(v: Any) -> bool:
 
 def _wrap(v: Any) -> Any:
     if isinstance(v, np.ndarray):
-        return _make(v, None)
+        return wrap(v)
     if isinstance(v, tuple):
         return tuple(_wrap(x) for x in v)
     if isinstance(v, list):

@@ -5,19 +5,28 @@ grad records that operation as its ``grad_fn`` (a node holding the operation's i
 ``backward()`` walks those nodes in reverse, applying the chain rule.
 
 The operations themselves live in :mod:`autonet.engine.ops`; each is a function
-(``an.exp(t)``) and a method of the same name (``t.exp()``), bound at the bottom of this file.
+(``an.exp(t)``) and, registered there (:mod:`autonet.engine.registry`), a method of the same
+name (``t.exp()``). ``tensor_methods.pyi`` lists those methods for editors and type checkers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autonet.engine import versions
 from autonet.engine.dtypes import as_dtype, get_default_dtype
-from autonet.engine.grad_mode import _State, next_seq
+from autonet.engine.grad_mode import grad_enabled
+from autonet.engine.hooks import NodeHooks, RemovableHandle, hooks_of_leaf
 from autonet.engine.random import default_generator
+
+if TYPE_CHECKING:  # the registered operations, as methods (generated; see registry.py)
+    from autonet.engine.tensor_methods import TensorMethods
+else:
+    TensorMethods = object
 
 
 class _Size(int):
@@ -32,7 +41,7 @@ class _Size(int):
         return self.shape if dim is None else self.shape[dim]
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     >>> import autonet as an
@@ -43,7 +52,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_changed_at", "_requires_grad", "data", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_requires_grad", "data", "grad", "grad_fn")
     # NumPy defers to Tensor's reflected operators (ndarray * Tensor gives a Tensor).
     __array_priority__ = 1000.0
 
@@ -58,7 +67,6 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._requires_grad = False
-        self._changed_at = -1
         if requires_grad:
             self.requires_grad = True
 
@@ -104,13 +112,14 @@ class Tensor:
         >>> (an.ones(2, requires_grad=True) * 2).detach().requires_grad
         False
         """
-        return _make(self.data, None)
+        return wrap(self.data)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradient (``grad = None``), or fill it with zeros."""
         if set_to_none or self.grad is None:
             self.grad = None
         else:
+            versions.mark_changed(self.grad.data)
             self.grad.data[...] = 0
 
     def retain_grad(self) -> None:
@@ -123,10 +132,48 @@ class Tensor:
         >>> (h * h).backward(); h.grad
         tensor(12.)
         """
-        if self.grad_fn is not None:
-            from autonet.engine.autograd import retain_grad_of
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("retain_grad: the tensor does not require grad")
+            return
+        if self.grad_fn.hooks is None:
+            self.grad_fn.hooks = NodeHooks()
+        self.grad_fn.hooks.retained = weakref.ref(self)
 
-            retain_grad_of(self)
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose ``retain_grad()`` was called."""
+        node = self.grad_fn
+        return (
+            node is not None
+            and node.hooks is not None
+            and node.hooks.retained is not None
+            and node.hooks.retained() is self
+        )
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when the gradient with respect to this tensor has been computed
+        (a leaf's before it is added to ``.grad``); a returned tensor replaces the gradient.
+        Returns a handle whose ``remove()`` takes the hook away.
+
+        >>> import autonet as an
+        >>> x = an.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x * 3
+        >>> handle = h.register_hook(lambda g: g * 100)    # scale what flows back through h
+        >>> h.sum().backward(); x.grad
+        tensor([300., 300.])
+        >>> handle.remove()
+        """
+        if not self._requires_grad:
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that does not require grad"
+            )
+        node = self.grad_fn
+        if node is None:
+            return RemovableHandle(hooks_of_leaf(self, create=True)).add(hook)
+        if node.hooks is None:
+            node.hooks = NodeHooks()
+        return RemovableHandle(node.hooks.tensor).add(hook)
 
     def backward(
         self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
@@ -193,13 +240,6 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def draw(self, **kwargs: Any) -> Any:
-        """The graph that computed this tensor as a ``graphviz.Digraph``: a shortcut for
-        ``autonet.viz.draw_graph(self, **kwargs)`` (needs the ``viz`` extra)."""
-        from autonet.viz import draw_graph  # NOTE: imported here so the engine needs no graphviz
-
-        return draw_graph(self, **kwargs)
-
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
@@ -248,28 +288,33 @@ class Tensor:
     # ---- in-place changes ---------------------------------------------------------------
     def _modify(self, op: str) -> None:
         """Allow an in-place change only where it cannot silently corrupt gradients, and note
-        it: a node that saved this tensor before notices at backward time."""
+        it on the clock of :mod:`autonet.engine.versions`, so that backward refuses a node
+        that saved these values (through this tensor or any view of its memory) before."""
         if self.grad_fn is not None:
             raise RuntimeError(
                 f"{op}: cannot change in place a tensor produced by a recorded operation "
-                "(its backward may need the old values); use the out-of-place form"
+                f"(shape {self.shape}; its backward may need the old values); use the "
+                "out-of-place form"
             )
-        if self._requires_grad and _State.enabled:
-            raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad cannot be changed in place while "
-                "gradients are recorded; do it under an.no_grad() (as optimizers do)"
-            )
-        self._changed()
-
-    def _changed(self) -> None:
-        """Note a change to the values in place: when it happened, numbered with the recorded
-        operations (``Function.seq``), so that backward refuses a node that saved these values
-        before they changed."""
-        self._changed_at = _State.last_change = next_seq()
+        if grad_enabled():
+            if self._requires_grad:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad (shape {self.shape}) cannot be "
+                    "changed in place while gradients are recorded; do it under an.no_grad() "
+                    "(as optimizers do)"
+                )
+            if versions.made_without_grad_from_a_grad_tensor(self):
+                raise RuntimeError(
+                    f"{op}: this tensor (shape {self.shape}) is a view, made under no_grad, of a "
+                    "tensor that requires grad; changing it in place while gradients are "
+                    "recorded is not allowed (as in PyTorch); do it under an.no_grad(), or "
+                    "change the tensor itself"
+                )
+        versions.mark_changed(self.data)
 
     def _inplace(self, op: str, ufunc: np.ufunc, other: Any) -> Tensor:
         other_data = other.data if isinstance(other, Tensor) else other
-        if _State.enabled and isinstance(other, Tensor) and other._requires_grad:
+        if grad_enabled() and isinstance(other, Tensor) and other._requires_grad:
             raise RuntimeError(
                 f"{op}: writing a value that requires grad into a tensor in place is not "
                 "recorded; use the out-of-place form"
@@ -329,7 +374,7 @@ class Tensor:
         """``+=`` and friends. Where gradients are involved the result is computed out of place
         and the name is rebound (a leaf that requires grad is refused, as in PyTorch);
         otherwise the array is updated in place."""
-        grad_involved = _State.enabled and (
+        grad_involved = grad_enabled() and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
         )
         if grad_involved:
@@ -351,7 +396,7 @@ class Tensor:
         return self._augmented("/=", np.true_divide, other, Tensor.__truediv__)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if _State.enabled and (
+        if grad_enabled() and (
             self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
         ):
             raise RuntimeError(
@@ -362,6 +407,18 @@ class Tensor:
         from autonet.engine.ops.indexing import normalize_index
 
         self.data[normalize_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed (a transpose)."""
+        return _ops.transpose(self)
+
+    # ---- NumPy functions and operators on tensors (see interop.py) ---------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return _interop.array_function(func, args, kwargs)
 
     # ---- reflected operators: `2 - t` calls t.__rsub__(2) ------------------------------
     def __radd__(self, other: Any) -> Tensor:
@@ -411,14 +468,19 @@ class Tensor:
 _new = object.__new__
 
 
-def _make(data: np.ndarray, grad_fn: Any) -> Tensor:
-    """Wrap an array produced by an operation (no checks, no copy: the engine's fast path)."""
+def wrap(data: np.ndarray, grad_fn: Any = None) -> Tensor:
+    """The Tensor holding ``data`` as it is (no copy, no checks), produced by ``grad_fn``
+    (``None``: a tensor without history). How every operation makes its output: the engine's
+    fast path, for arrays it made itself.
+
+    >>> wrap(np.zeros(2, np.float32))
+    tensor([0., 0.])
+    """
     t = _new(Tensor)
     t.data = data
     t.grad = None
     t.grad_fn = grad_fn
     t._requires_grad = grad_fn is not None
-    t._changed_at = -1
     return t
 
 
@@ -457,20 +519,10 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
         if dtype is None or np.dtype(dtype) == data.data.dtype:
             return data
         return _ops.astype(data, dtype)
-    return _make(to_array(data, dtype, copy=False), None)
+    return wrap(to_array(data, dtype, copy=False))
 
 
-# The operations need the Tensor class, so they load after it; then each becomes a method.
+# The operations need the Tensor class, so they load after it (and register their methods).
+from autonet.engine import interop as _interop  # noqa: E402
 from autonet.engine import ops as _ops  # noqa: E402
 from autonet.engine.autograd import backward as _backward  # noqa: E402
-from autonet.engine.interop import array_function, array_ufunc  # noqa: E402
-
-Tensor.__array_ufunc__ = array_ufunc
-Tensor.__array_function__ = array_function
-
-Tensor.T = property(_ops.transpose, doc="The tensor with its axes reversed (a transpose).")
-for _name in _ops.METHODS:
-    setattr(Tensor, _name, getattr(_ops, _name))
-for _dunder, _name in _ops.OPERATORS.items():
-    setattr(Tensor, _dunder, getattr(_ops, _name))
-del _name, _dunder

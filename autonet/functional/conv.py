@@ -18,7 +18,7 @@ import numpy as np
 
 from autonet.engine.factories import tensor
 from autonet.engine.ops import pad, unfold, where
-from autonet.engine.ops.conv import Pair, _pair
+from autonet.engine.ops.conv import Pair, pair
 from autonet.engine.random import default_generator
 from autonet.engine.tensor import Tensor, as_tensor
 
@@ -69,8 +69,8 @@ def conv2d(
         )
     if bias is not None and tuple(bias.shape) != (o,):
         raise ValueError(f"conv2d: bias of shape {bias.shape} should be ({o},), one per filter")
-    stride_ = _pair("conv2d", "stride", stride, 1)
-    dilation_ = _pair("conv2d", "dilation", dilation, 1)
+    stride_ = pair("conv2d", "stride", stride, 1)
+    dilation_ = pair("conv2d", "dilation", dilation, 1)
     x = _pad("conv2d", x, padding, (kh, kw), stride_, dilation_)
     _check_fits("conv2d", x, (kh, kw), dilation_, weight.shape)
 
@@ -151,7 +151,7 @@ def max_pool2d(
               [14, 15]]]])
     """
     x, kernel, stride_, padding_ = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-    dilation_ = _pair("max_pool2d", "dilation", dilation, 1)
+    dilation_ = pair("max_pool2d", "dilation", dilation, 1)
     _check_half("max_pool2d", padding_, kernel, dilation_)
     h, w = x.shape[-2:]
     extra = _ceil_extra((h, w), kernel, stride_, padding_, dilation_, ceil_mode)
@@ -379,15 +379,15 @@ def _check_groups(op: str, groups: int, channels: int, filters: int) -> None:
 def _pad(op: str, x: Tensor, padding: Any, kernel: Pair, stride: Pair,
          dilation: Pair) -> Tensor:  # fmt: skip
     """``x`` padded with zeros on its last two axes as ``padding`` says."""
-    pairs = _padding_pairs(op, padding, kernel, stride, dilation)
+    pairs = padding_pairs(op, padding, kernel, stride, dilation)
     return _pad_pairs(x, [p for p, _ in pairs], 0.0, after=[q for _, q in pairs])
 
 
-def _padding_pairs(op: str, padding: Any, kernel: Pair, stride: Pair,
+def padding_pairs(op: str, padding: Any, kernel: Pair, stride: Pair,
                    dilation: Pair) -> list[Pair]:  # fmt: skip
     """(before, after) for each of the last two axes."""
     if not isinstance(padding, str):
-        return [(p, p) for p in _pair(op, "padding", padding, 0)]
+        return [(p, p) for p in pair(op, "padding", padding, 0)]
     if padding == "valid":
         return [(0, 0), (0, 0)]
     if padding != "same":
@@ -403,7 +403,7 @@ def _padding_pairs(op: str, padding: Any, kernel: Pair, stride: Pair,
 PADDING_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # NumPy's names
 
 
-def _pad_by_mode(op: str, x: Tensor, pairs: list[Pair], mode: str) -> Tensor:
+def pad_by_mode(op: str, x: Tensor, pairs: list[Pair], mode: str) -> Tensor:
     """Pad the last ``len(pairs)`` axes of ``x`` by reflecting it at its edges (``"reflect"``,
     the edge itself not repeated), repeating the edge (``"replicate"``) or wrapping around
     (``"circular"``), as PyTorch's padding modes do.
@@ -454,9 +454,9 @@ def _pool_args(op: str, x: Any, kernel_size: Any, stride: Any, padding: Any) -> 
     x = as_tensor(x)
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: expected input (N, C, H, W) or (C, H, W), got shape {x.shape}")
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    stride_ = kernel if stride is None else _pair(op, "stride", stride, 1)
-    padding_ = _pair(op, "padding", padding, 0)
+    kernel = pair(op, "kernel_size", kernel_size, 1)
+    stride_ = kernel if stride is None else pair(op, "stride", stride, 1)
+    padding_ = pair(op, "padding", padding, 0)
     return x, kernel, stride_, padding_
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from autonet.engine import ops
 from autonet.engine.grad_mode import no_grad
 from autonet.engine.random import default_generator
-from autonet.engine.tensor import Tensor, _make, as_tensor
+from autonet.engine.tensor import Tensor, as_tensor, wrap
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -156,4 +156,4 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
     n = int(y.max()) + 1 if num_classes < 0 else num_classes
     if y.size and (y.min() < 0 or y.max() >= n):
         raise ValueError(f"one_hot: labels must lie in [0, {n}), got {y.min()}..{y.max()}")
-    return _make((y[..., None] == np.arange(n)).astype(np.int64), None)
+    return wrap((y[..., None] == np.arange(n)).astype(np.int64))

@@ -28,6 +28,7 @@ from autonet.nn.conv import (
     MaxPool1d,
     MaxPool2d,
 )
+from autonet.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
 from autonet.nn.layers import (
     BatchNorm1d,
     BatchNorm2d,

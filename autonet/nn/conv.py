@@ -8,9 +8,9 @@ from typing import Any
 
 from autonet import functional as F
 from autonet.engine.factories import empty
-from autonet.engine.ops.conv import _pair
+from autonet.engine.ops.conv import pair
 from autonet.engine.tensor import Tensor
-from autonet.functional.conv import PADDING_MODES, _pad_by_mode, _padding_pairs
+from autonet.functional.conv import PADDING_MODES, pad_by_mode, padding_pairs
 from autonet.nn import init
 from autonet.nn.module import Module
 from autonet.nn.parameter import Parameter
@@ -60,8 +60,8 @@ class _ConvNd(Module):
     def _tuple(self, name: str, value: Any, minimum: int) -> tuple[int, ...]:
         if self.dims == 1:
             value = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
-            return (_pair(type(self).__name__, name, value, minimum)[0],)
-        return _pair(type(self).__name__, name, value, minimum)
+            return (pair(type(self).__name__, name, value, minimum)[0],)
+        return pair(type(self).__name__, name, value, minimum)
 
     def reset_parameters(self) -> None:
         # PyTorch's default: kaiming_uniform_ with a = √5, so W ~ U(-1/√fan_in, 1/√fan_in),
@@ -80,9 +80,9 @@ class _ConvNd(Module):
         name, short = type(self).__name__, 2 - self.dims  # 1-D: 2-D over a height of 1
         padding = self.padding if isinstance(self.padding, str) else (0,) * short + self.padding
         one = (1,) * short
-        pairs = _padding_pairs(name, padding, one + self.kernel_size, one + self.stride,
+        pairs = padding_pairs(name, padding, one + self.kernel_size, one + self.stride,
                                one + self.dilation)  # fmt: skip
-        x = _pad_by_mode(name, x, pairs[short:], self.padding_mode)
+        x = pad_by_mode(name, x, pairs[short:], self.padding_mode)
         return x, (0,) * self.dims
 
     def extra_repr(self) -> str:

@@ -12,25 +12,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autonet.engine.grad_mode import no_grad
+from autonet.engine import versions
+from autonet.engine.grad_mode import grad_enabled, no_grad
+from autonet.engine.hooks import RemovableHandle
 from autonet.engine.tensor import Tensor
+from autonet.nn import hooks
 from autonet.nn.parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` takes the hook away again."""
-
-    def __init__(self, hooks: dict[int, Any], key: int) -> None:
-        self._hooks = hooks
-        self._key = key
-
-    def remove(self) -> None:
-        self._hooks.pop(self._key, None)
 
 
 class Module:
@@ -59,29 +51,39 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_backward_pre_hooks", {})
+        object.__setattr__(self, "_backward_hooks", {})
         object.__setattr__(self, "training", True)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or hooks.global_forward_pre_hooks
+                or hooks.global_forward_hooks):  # fmt: skip
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``forward`` with the hooks around it (see :mod:`autonet.nn.hooks`)."""
+        for hook in [*hooks.global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()]:
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+        call = None
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_enabled():
+            call = hooks.BackwardHookCall(self)
+            args = call.inputs(args)
         out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                changed = hook(self, args, out)
-                if changed is not None:
-                    out = changed
-        node = out.grad_fn if isinstance(out, Tensor) else None
-        if node is not None:
-            # Mark where this call's operations end (its output) and begin (its inputs), so
-            # that a drawing can group them; one list append per call, nothing per operation.
-            edges = tuple([a.grad_fn or a for a in args if isinstance(a, Tensor)])
-            calls = node.module_calls
-            if calls is None:
-                node.module_calls = [(self, edges)]
-            else:
-                calls.append((self, edges))
+        for hook in [*hooks.global_forward_hooks.values(), *self._forward_hooks.values()]:
+            changed = hook(self, args, out)
+            if changed is not None:
+                out = changed
+        if call is not None:
+            out = call.outputs(out)
         return out
 
     # ---- registration ---------------------------------------------------------------------
@@ -187,12 +189,45 @@ class Module:
         self._forget(name)
         self._register(self._modules, name, module)
 
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a non-None return value replaces
+        the positional arguments (a tuple, or a single argument). Returns a handle whose
+        ``remove()`` unregisters it.
+
+        >>> import autonet as an
+        >>> double = an.nn.Identity()
+        >>> handle = double.register_forward_pre_hook(lambda m, args: args[0] * 2)
+        >>> double(an.tensor([1.0, 2.0]))
+        tensor([2., 4.])
+        """
+        return RemovableHandle(self._forward_pre_hooks).add(hook)
+
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after every forward; a non-None return value
+        """Call ``hook(module, args, output)`` after every forward; a non-None return value
         replaces the output. Returns a handle whose ``remove()`` unregisters it."""
-        key = id(hook) if id(hook) not in self._forward_hooks else max(self._forward_hooks) + 1
-        self._forward_hooks[key] = hook
-        return RemovableHandle(self._forward_hooks, key)
+        return RemovableHandle(self._forward_hooks).add(hook)
+
+    def register_full_backward_pre_hook(self, hook: Callable[[Module, tuple], Any]
+                                        ) -> RemovableHandle:  # fmt: skip
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this module's
+        outputs have been computed; a returned tuple replaces them."""
+        return RemovableHandle(self._backward_pre_hooks).add(hook)
+
+    def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any]
+                                    ) -> RemovableHandle:  # fmt: skip
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's inputs have been computed (``None`` for an input that is not a tensor
+        requiring grad); a returned tuple replaces ``grad_input``.
+
+        >>> import autonet as an
+        >>> layer = an.nn.Linear(2, 1)
+        >>> seen = []
+        >>> h = layer.register_full_backward_hook(lambda m, gi, go: seen.append(go[0].shape))
+        >>> layer(an.ones(3, 2, requires_grad=True)).sum().backward()
+        >>> seen
+        [(3, 1)]
+        """
+        return RemovableHandle(self._backward_hooks).add(hook)
 
     # ---- walking the tree ---------------------------------------------------------------
     def named_modules(self, prefix: str = "", memo: set[int] | None = None
@@ -369,11 +404,11 @@ class Module:
             for key, target in own.items():
                 if key in state_dict:
                     value = state_dict[key]
+                    # the values change under any graph that saved them: backward will know
+                    versions.mark_changed(target.data)
                     target.data[...] = np.asarray(
                         value.data if isinstance(value, Tensor) else value
                     )
-        for t in [*self.parameters(), *self.buffers()]:
-            t._changed()  # the values changed under any graph that saved them
         return IncompatibleKeys(missing, unexpected)
 
     # ---- description ----------------------------------------------------------------------

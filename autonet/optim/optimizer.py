@@ -19,6 +19,7 @@ import numpy as np
 
 from autonet.engine.grad_mode import enable_grad, no_grad
 from autonet.engine.tensor import Tensor
+from autonet.engine.versions import mark_changed
 
 __all__ = ["Optimizer"]
 
@@ -178,6 +179,9 @@ class Optimizer:
                     state = self.state.get(p)
                     if state is None:
                         state = self.state[p] = self._init_state(p, group)
+                    for value in state.values():
+                        if isinstance(value, Tensor):  # a moment, a buffer: about to change
+                            mark_changed(value.data)
                     self._update(p, p.grad.data, state, group)
         return loss
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from autonet.engine.autograd import grad
 from autonet.engine.grad_mode import enable_grad
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.tensor import Tensor, wrap
 
 
 class GradcheckError(AssertionError):
@@ -109,11 +109,9 @@ def gradgradcheck(
         wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
         total = weigh(fn(*xs))
         if not total.requires_grad:
-            return tuple(_make(np.zeros_like(x.data), None) for x in wrt)
+            return tuple(wrap(np.zeros_like(x.data)) for x in wrt)
         grads = grad(total, wrt, create_graph=True, allow_unused=True)
-        return tuple(
-            _make(np.zeros_like(x.data), None) if g is None else g for x, g in zip(wrt, grads)
-        )
+        return tuple(wrap(np.zeros_like(x.data)) if g is None else g for x, g in zip(wrt, grads))
 
     return gradcheck(first_derivatives, inputs, eps, atol, rtol, raise_exception, seed)
 
@@ -133,7 +131,7 @@ class _Weighting:
             raise ValueError("gradcheck: the function returned no floating-point tensor")
         while len(self.weights) < len(outs):
             self.weights.append(self.rng.standard_normal(outs[len(self.weights)].shape))
-        total = _make(np.zeros((), np.float64), None)
+        total = wrap(np.zeros((), np.float64))
         for o, u in zip(outs, self.weights):
             total = total + (o * u).sum()
         return total
@@ -145,7 +143,7 @@ def _float64_copies(inputs: Tensor | Sequence[Any]) -> list[Any]:
     out = []
     for a in items:
         if isinstance(a, Tensor) and a.dtype.kind == "f":
-            c = _make(a.data.astype(np.float64), None)
+            c = wrap(a.data.astype(np.float64))
             c.requires_grad = a.requires_grad
             out.append(c)
         else:

@@ -20,7 +20,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.tensor import Tensor, wrap
 
 __all__ = ["axes", "broadcastable_shapes", "shapes", "tensors"]
 
@@ -66,7 +66,7 @@ def tensors(
     arrays = hnp.arrays(dt, shapes() if shape is None else shape, elements=elements, unique=unique)
 
     def make(a: np.ndarray) -> Tensor:
-        t = _make(a, None)
+        t = wrap(a)
         if requires_grad:
             t.requires_grad = True
         return t

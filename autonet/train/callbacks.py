@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autonet.train.history import _lower_is_better
+from autonet.train.history import lower_is_better
 
 if TYPE_CHECKING:
     from autonet.train.loop import TrainingState
@@ -39,7 +39,7 @@ class _Monitor(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max'")
         self.monitor = monitor
-        self.lower = _lower_is_better(monitor) if mode == "auto" else mode == "min"
+        self.lower = lower_is_better(monitor) if mode == "auto" else mode == "min"
         self.min_delta = abs(min_delta)
         self.best = math.inf if self.lower else -math.inf
         self.best_epoch = -1

@@ -45,7 +45,7 @@ class History:
         """(epoch index, value) of the best epoch for ``key``: the lowest for losses and errors,
         the highest for accuracies (``mode="min"``/``"max"`` to say otherwise)."""
         values = self[key]
-        lower = _lower_is_better(key) if mode == "auto" else mode == "min"
+        lower = lower_is_better(key) if mode == "auto" else mode == "min"
         finite = [(i, v) for i, v in enumerate(values) if not math.isnan(v)]
         return (min if lower else max)(finite, key=lambda iv: iv[1])
 
@@ -54,5 +54,7 @@ class History:
         return f"History(epochs={self.epochs}, {last})"
 
 
-def _lower_is_better(key: str) -> bool:
+def lower_is_better(key: str) -> bool:
+    """Whether a smaller value of the metric ``key`` is better (a loss), as opposed to an
+    accuracy, AUC, precision, recall or F1."""
     return not any(word in key for word in ("acc", "auc", "precision", "recall", "f1"))

@@ -11,8 +11,9 @@ from autonet.viz.plot import (
     plot_history,
     plot_surface,
 )
+from autonet.viz.trace import trace
 
 __all__ = [
     "animate_training", "describe_module", "draw_graph", "draw_model", "plot_decision_boundary",
-    "plot_gradient_flow", "plot_history", "plot_surface", "render",
+    "plot_gradient_flow", "plot_history", "plot_surface", "render", "trace",
 ]  # fmt: skip

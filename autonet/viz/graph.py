@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.autograd import _retained
 from autonet.engine.function import Function
 from autonet.engine.tensor import Tensor
 from autonet.nn.parameter import Parameter
+from autonet.viz.trace import module_calls
 
 __all__ = ["draw_graph", "render"]
 
@@ -71,9 +71,9 @@ def draw_graph(
     - ``show_data``: the values of tensors with at most 16 elements (``"auto"``), always
       (``True``, abbreviated) or never. ``show_grad``: gradients where the tensor keeps one
       (leaves after ``backward``, roots, and tensors that called ``retain_grad()``).
-    - Operations recorded inside a module's ``forward`` sit in a box labelled like
-      ``0: Linear(2, 4)``, nested as the modules are; ``collapse=True`` draws one node per
-      innermost module call instead.
+    - Operations recorded inside a module's ``forward`` during ``with an.viz.trace():`` sit in
+      a box labelled like ``0: Linear(2, 4)``, nested as the modules are; ``collapse=True``
+      draws one node per innermost module call instead.
     - ``max_nodes``: draw at most this many operations, nearest the roots first, and say
       how many were left out.
 
@@ -225,9 +225,7 @@ class _Drawer:
     def calls(self, order: list[Function]) -> list[_Call]:
         """The module calls among the drawn nodes, with their members and nesting."""
         found = [
-            _Call(module, node, edges)
-            for node in order
-            for module, edges in (node.module_calls or ())
+            _Call(module, node, edges) for node in order for module, edges, _ in module_calls(node)
         ]
         drawn = {id(n) for n in order}
         for call in found:
@@ -286,9 +284,8 @@ class _Drawer:
 
     def value_label(self, node: Function, roots: dict[int, Tensor]) -> str:
         t = roots.get(id(node))
-        if t is None:
-            ref = _retained.get(node)
-            t = ref() if ref is not None else None
+        if t is None and node.hooks is not None and node.hooks.retained is not None:
+            t = node.hooks.retained()  # the tensor that called retain_grad()
         grad = t.grad if t is not None else None
         # NOTE: backward releases what a node saved; a tensor still held (a root, or one that
         # called retain_grad()) keeps the values.

@@ -7,6 +7,7 @@ from typing import Any
 from autonet.engine.factories import zeros
 from autonet.engine.grad_mode import enable_grad
 from autonet.viz.graph import draw_graph
+from autonet.viz.trace import trace
 
 __all__ = ["draw_model"]
 
@@ -27,7 +28,7 @@ def draw_model(
     was_training = model.training
     model.eval()
     try:
-        with enable_grad():
+        with enable_grad(), trace():
             out = model(x)
     finally:
         model.train(was_training)

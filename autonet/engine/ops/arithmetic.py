@@ -13,16 +13,19 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.dtypes import as_dtype, get_default_dtype
-from autonet.engine.function import Function, binary, broadcast_error, nary, unary
-from autonet.engine.tensor import Tensor, _make, as_tensor
+from autonet.engine.function import Function, apply, broadcast_error
+from autonet.engine.registry import operation
+from autonet.engine.tensor import Tensor, as_tensor, wrap
+
+__all__ = ["add", "astype", "clone", "div", "linear", "matmul", "mul", "neg", "pow", "sub"]
 
 
 class Add(Function):
     """y = a + b;  dy/da = dy/db = 1."""
 
     name = "add"
-    saves_output = False
-    saves_inputs = False
+    broadcasts = True
+    saves_inputs = "nothing"
 
     def forward(self, a, b):
         return a + b
@@ -35,8 +38,8 @@ class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
     name = "sub"
-    saves_output = False
-    saves_inputs = False
+    broadcasts = True
+    saves_inputs = "nothing"
 
     def forward(self, a, b):
         return a - b
@@ -49,8 +52,8 @@ class Mul(Function):
     """y = a * b;  dy/da = b, dy/db = a."""
 
     name = "mul"
-    saves_output = False
-    saves_inputs = "others"
+    broadcasts = True
+    saves_inputs = "for others"
 
     def forward(self, a, b):
         return a * b
@@ -67,7 +70,9 @@ class Div(Function):
     """y = a / b;  dy/da = 1/b, dy/db = -a/b² = -y/b."""
 
     name = "div"
-    saves_inputs = (False, True)
+    broadcasts = True
+    saves_output = True
+    saves_inputs = ("nothing", "value")
 
     def forward(self, a, b):
         return a / b
@@ -81,8 +86,7 @@ class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
     name = "neg"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return -x
@@ -96,7 +100,6 @@ class Pow(Function):
 
     __slots__ = ("exponent",)
     name = "pow"
-    saves_output = False
 
     def __init__(self, exponent: float) -> None:
         self.exponent = exponent
@@ -118,6 +121,8 @@ class Power(Function):
     """y = aᵇ with both operands tensors;  dy/da = b·aᵇ⁻¹,  dy/db = aᵇ·ln a."""
 
     name = "power"
+    broadcasts = True
+    saves_output = True
 
     def forward(self, a, b):
         return a**b
@@ -140,7 +145,6 @@ class MatMul(Function):
     """
 
     name = "matmul"
-    saves_output = False
 
     def forward(self, a, b):
         return a @ b
@@ -198,8 +202,7 @@ class Linear(Function):
     """
 
     name = "linear"
-    saves_output = False
-    saves_inputs = "others"
+    saves_inputs = "for others"
 
     def forward(self, x, w, b=None):
         y = x @ w.T
@@ -213,17 +216,13 @@ class Linear(Function):
     def backward(self, g, y, x, w, b=None):
         need = self.needs_input_grad
         gx = g @ w if need[0] else None
-        gw = gb = None
-        if need[1] or (b is not None and need[2]):
-            g2, x2 = g, x  # (rows, out), (rows, in)
-            if g.ndim != 2:
-                rows = math.prod(g.shape[:-1])  # NOTE: not -1, which fails for size 0
-                g2, x2 = g.reshape(rows, g.shape[-1]), x.reshape(rows, x.shape[-1])
-            if need[1]:
-                gw = g2.T @ x2
-            if b is not None and need[2]:
-                gb = g2.sum(axis=0)
-        return (gx, gw) if b is None else (gx, gw, gb)
+        g2 = g  # (rows, out): the leading axes of g folded into rows
+        if g.ndim != 2:
+            g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # NOTE: not -1 (size 0)
+        gw = g2.T @ x.reshape(g2.shape[0], x.shape[-1]) if need[1] else None  # (out, in)
+        if len(need) == 2:  # no bias
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if need[2] else None)
 
     def error(self, x, w, b=None):
         sx, sw = np.shape(x), np.shape(w)
@@ -244,7 +243,6 @@ class Cast(Function):
 
     __slots__ = ("dtype",)
     name = "astype"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, dtype: np.dtype) -> None:
@@ -261,8 +259,7 @@ class Clone(Function):
     """y = a copy of x;  dy/dx = 1."""
 
     name = "clone"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return x.copy()
@@ -274,6 +271,7 @@ class Clone(Function):
 # ---- the functions (each is also a Tensor method or operator) ----------------------------
 
 
+@operation(operators=("__add__",), ufunc=np.add)
 def add(a: Any, b: Any) -> Tensor:
     """Elementwise ``a + b`` with broadcasting (the ``+`` operator).
 
@@ -281,9 +279,10 @@ def add(a: Any, b: Any) -> Tensor:
     >>> an.add(an.tensor([1.0, 2.0]), 1)
     tensor([2., 3.])
     """
-    return binary(Add(), a, b)
+    return apply(Add(), a, b)
 
 
+@operation(operators=("__sub__",), ufunc=np.subtract)
 def sub(a: Any, b: Any) -> Tensor:
     """Elementwise ``a - b`` (the ``-`` operator).
 
@@ -292,9 +291,10 @@ def sub(a: Any, b: Any) -> Tensor:
     tensor([[ 0.,  1.],
             [-1.,  0.]])
     """
-    return binary(Sub(), a, b)
+    return apply(Sub(), a, b)
 
 
+@operation(operators=("__mul__",), ufunc=np.multiply)
 def mul(a: Any, b: Any) -> Tensor:
     """Elementwise ``a * b`` (the ``*`` operator).
 
@@ -302,9 +302,10 @@ def mul(a: Any, b: Any) -> Tensor:
     >>> an.tensor([1.0, 2.0]) * 3
     tensor([3., 6.])
     """
-    return binary(Mul(), a, b)
+    return apply(Mul(), a, b)
 
 
+@operation(operators=("__truediv__",), ufunc=np.true_divide)
 def div(a: Any, b: Any) -> Tensor:
     """Elementwise ``a / b`` (the ``/`` operator); integer tensors give floats.
 
@@ -314,7 +315,7 @@ def div(a: Any, b: Any) -> Tensor:
     """
     if not (_floating(a) or _floating(b)):  # true division of integers gives floats
         a = astype(as_tensor(a), get_default_dtype())
-    return binary(Div(), a, b)
+    return apply(Div(), a, b)
 
 
 def _floating(v: Any) -> bool:
@@ -323,6 +324,7 @@ def _floating(v: Any) -> bool:
     return isinstance(v, float) or getattr(v, "dtype", np.dtype(int)).kind == "f"
 
 
+@operation(operators=("__neg__",), ufunc=np.negative)
 def neg(x: Any) -> Tensor:
     """``-x``.
 
@@ -330,9 +332,10 @@ def neg(x: Any) -> Tensor:
     >>> -an.tensor([1.0, -2.0])
     tensor([-1.,  2.])
     """
-    return unary(Neg(), x)
+    return apply(Neg(), x)
 
 
+@operation(operators=("__pow__",), ufunc=np.power)
 def pow(x: Any, exponent: Any) -> Tensor:
     """``x ** exponent``: a tensor to a number, a number to a tensor, or elementwise.
 
@@ -345,10 +348,11 @@ def pow(x: Any, exponent: Any) -> Tensor:
     if isinstance(exponent, np.generic):
         exponent = exponent.item()
     if type(exponent) in (int, float) and isinstance(x, Tensor):
-        return unary(Pow(exponent), x)
-    return binary(Power(), x, exponent)
+        return apply(Pow(exponent), x)
+    return apply(Power(), x, exponent)
 
 
+@operation(operators=("__matmul__",), ufunc=np.matmul)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product ``a @ b`` with NumPy's rules for vectors and batch axes.
 
@@ -356,7 +360,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     >>> an.ones(2, 3) @ an.ones(3)
     tensor([3., 3.])
     """
-    return binary(MatMul(), a, b)
+    return apply(MatMul(), a, b)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -367,10 +371,11 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     tensor([[3.5, 7.5]])
     """
     if bias is None:
-        return nary(Linear(), x, weight)
-    return nary(Linear(), x, weight, bias)
+        return apply(Linear(), x, weight)
+    return apply(Linear(), x, weight, bias)
 
 
+@operation()
 def astype(x: Any, dtype: Any) -> Tensor:
     """``x`` converted to ``dtype``. Float-to-float conversions pass gradients (converted
     back); a conversion to an integer or bool dtype gives a tensor without history.
@@ -384,10 +389,11 @@ def astype(x: Any, dtype: Any) -> Tensor:
     if dt == x.data.dtype:
         return x
     if dt.kind != "f":
-        return _make(x.data.astype(dt), None)
-    return unary(Cast(dt), x)
+        return wrap(x.data.astype(dt))
+    return apply(Cast(dt), x)
 
 
+@operation()
 def clone(x: Any) -> Tensor:
     """A copy of ``x`` that stays in the graph (gradients pass straight through).
 
@@ -395,4 +401,4 @@ def clone(x: Any) -> Tensor:
     >>> an.tensor([1.0]).clone()
     tensor([1.])
     """
-    return unary(Clone(), x)
+    return apply(Clone(), x)

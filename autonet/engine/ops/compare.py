@@ -10,7 +10,24 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.tensor import Tensor, _make
+from autonet.engine.registry import operation
+from autonet.engine.tensor import Tensor, wrap
+
+__all__ = [
+    "eq",
+    "ge",
+    "gt",
+    "isfinite",
+    "isnan",
+    "le",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "ne",
+    "sign",
+]
 
 
 def _value(v: Any) -> Any:
@@ -18,9 +35,10 @@ def _value(v: Any) -> Any:
 
 
 def _no_grad(ufunc: np.ufunc, *args: Any) -> Tensor:
-    return _make(np.asarray(ufunc(*[_value(a) for a in args])), None)
+    return wrap(np.asarray(ufunc(*[_value(a) for a in args])))
 
 
+@operation(operators=("__lt__",), ufunc=np.less)
 def lt(a: Any, b: Any) -> Tensor:
     """``a < b`` elementwise (a bool tensor).
 
@@ -31,21 +49,25 @@ def lt(a: Any, b: Any) -> Tensor:
     return _no_grad(np.less, a, b)
 
 
+@operation(operators=("__le__",), ufunc=np.less_equal)
 def le(a: Any, b: Any) -> Tensor:
     """``a <= b`` elementwise."""
     return _no_grad(np.less_equal, a, b)
 
 
+@operation(operators=("__gt__",), ufunc=np.greater)
 def gt(a: Any, b: Any) -> Tensor:
     """``a > b`` elementwise."""
     return _no_grad(np.greater, a, b)
 
 
+@operation(operators=("__ge__",), ufunc=np.greater_equal)
 def ge(a: Any, b: Any) -> Tensor:
     """``a >= b`` elementwise."""
     return _no_grad(np.greater_equal, a, b)
 
 
+@operation(operators=("__eq__",), ufunc=np.equal)
 def eq(a: Any, b: Any) -> Tensor:
     """``a == b`` elementwise (a bool tensor, not a single truth value).
 
@@ -56,26 +78,31 @@ def eq(a: Any, b: Any) -> Tensor:
     return _no_grad(np.equal, a, b)
 
 
+@operation(operators=("__ne__",), ufunc=np.not_equal)
 def ne(a: Any, b: Any) -> Tensor:
     """``a != b`` elementwise."""
     return _no_grad(np.not_equal, a, b)
 
 
+@operation(False, operators=("__and__",), ufunc=np.bitwise_and)
 def logical_and(a: Any, b: Any) -> Tensor:
     """``a & b``: elementwise and of bool (or bitwise and of integer) tensors."""
     return _no_grad(np.bitwise_and, a, b)
 
 
+@operation(False, operators=("__or__",), ufunc=np.bitwise_or)
 def logical_or(a: Any, b: Any) -> Tensor:
     """``a | b``."""
     return _no_grad(np.bitwise_or, a, b)
 
 
+@operation(False, operators=("__xor__",), ufunc=np.bitwise_xor)
 def logical_xor(a: Any, b: Any) -> Tensor:
     """``a ^ b``."""
     return _no_grad(np.bitwise_xor, a, b)
 
 
+@operation(False, operators=("__invert__",), ufunc=np.invert)
 def logical_not(a: Any) -> Tensor:
     """``~a``.
 
@@ -86,6 +113,7 @@ def logical_not(a: Any) -> Tensor:
     return _no_grad(np.invert, a)
 
 
+@operation(ufunc=np.sign)
 def sign(x: Any) -> Tensor:
     """-1, 0 or 1 by the sign of each element; its derivative is 0 wherever it exists, so the
     result has no gradient.
@@ -97,11 +125,13 @@ def sign(x: Any) -> Tensor:
     return _no_grad(np.sign, x)
 
 
+@operation(ufunc=np.isnan)
 def isnan(x: Any) -> Tensor:
     """True where an element is NaN."""
     return _no_grad(np.isnan, x)
 
 
+@operation(ufunc=np.isfinite)
 def isfinite(x: Any) -> Tensor:
     """True where an element is neither infinite nor NaN."""
     return _no_grad(np.isfinite, x)

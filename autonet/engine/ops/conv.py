@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, unary
+from autonet.engine.function import Function, apply
 from autonet.engine.tensor import Tensor, as_tensor
+
+__all__ = ["fold", "unfold"]
 
 Pair = tuple[int, int]
 
@@ -37,7 +39,6 @@ class Unfold(Function):
 
     __slots__ = ("dilation", "kernel_size", "stride")
     name = "unfold"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, kernel_size: Pair, stride: Pair, dilation: Pair) -> None:
@@ -63,8 +64,7 @@ class Fold(Function):
 
     __slots__ = ("dilation", "kernel_size", "size", "stride")
     name = "fold"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def __init__(self, size: Pair, kernel_size: Pair, stride: Pair, dilation: Pair) -> None:
         self.size = size
@@ -88,7 +88,7 @@ class Fold(Function):
                              dilation=self.dilation),)  # fmt: skip
 
 
-def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
+def pair(op: str, name: str, value: Any, minimum: int) -> Pair:
     """An int or a pair of ints, as a pair; each at least ``minimum``."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
@@ -109,9 +109,9 @@ def unfold(x: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tens
             [4., 5.]])
     """
     x = as_tensor(x)
-    kernel = _pair("unfold", "kernel_size", kernel_size, 1)
-    stride_ = _pair("unfold", "stride", stride, 1)
-    dilation_ = _pair("unfold", "dilation", dilation, 1)
+    kernel = pair("unfold", "kernel_size", kernel_size, 1)
+    stride_ = pair("unfold", "stride", stride, 1)
+    dilation_ = pair("unfold", "dilation", dilation, 1)
     if x.ndim < 2:
         raise ValueError(f"unfold: needs at least 2 axes, got shape {x.shape}")
     spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation_)]
@@ -120,7 +120,7 @@ def unfold(x: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tens
             f"unfold: kernel {kernel} with dilation {dilation_} spans {tuple(spans)}, larger "
             f"than the input's last two axes {x.shape[-2:]}"
         )
-    return unary(Unfold(kernel, stride_, dilation_), x)
+    return apply(Unfold(kernel, stride_, dilation_), x)
 
 
 def fold(x: Any, output_size: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tensor:
@@ -134,10 +134,10 @@ def fold(x: Any, output_size: Any, kernel_size: Any, stride: Any = 1, dilation: 
             [1., 2., 1.]])
     """
     x = as_tensor(x)
-    size = _pair("fold", "output_size", output_size, 0)
-    kernel = _pair("fold", "kernel_size", kernel_size, 1)
-    stride_ = _pair("fold", "stride", stride, 1)
-    dilation_ = _pair("fold", "dilation", dilation, 1)
+    size = pair("fold", "output_size", output_size, 0)
+    kernel = pair("fold", "kernel_size", kernel_size, 1)
+    stride_ = pair("fold", "stride", stride, 1)
+    dilation_ = pair("fold", "dilation", dilation, 1)
     expected = (
         tuple(_output(n, k, s, d) for n, k, s, d in zip(size, kernel, stride_, dilation_)) + kernel
     )
@@ -147,7 +147,7 @@ def fold(x: Any, output_size: Any, kernel_size: Any, stride: Any = 1, dilation: 
             f"{kernel}, stride {stride_} and dilation {dilation_} (expected (..., "
             f"{', '.join(map(str, expected))}))"
         )
-    return unary(Fold(size, kernel, stride_, dilation_), x)
+    return apply(Fold(size, kernel, stride_, dilation_), x)
 
 
 def _output(size: int, kernel: int, stride: int, dilation: int) -> int:

@@ -11,8 +11,31 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, binary, unary
+from autonet.engine.function import Function, apply
+from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor
+
+__all__ = [
+    "abs",
+    "clamp",
+    "clip",
+    "cos",
+    "elu",
+    "erf",
+    "exp",
+    "gelu",
+    "leaky_relu",
+    "log",
+    "maximum",
+    "minimum",
+    "relu",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "tanh",
+    "where",
+]
 
 SQRT1_2 = math.sqrt(0.5)
 INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -48,7 +71,8 @@ class Exp(Function):
     """y = eˣ;  dy/dx = eˣ = y."""
 
     name = "exp"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return np.exp(x)
@@ -61,7 +85,6 @@ class Log(Function):
     """y = ln x;  dy/dx = 1/x."""
 
     name = "log"
-    saves_output = False
 
     def forward(self, x):
         return np.log(x)
@@ -74,7 +97,8 @@ class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2√x) = 1/(2y)."""
 
     name = "sqrt"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return np.sqrt(x)
@@ -87,7 +111,6 @@ class Abs(Function):
     """y = |x|;  dy/dx = sign(x).  NOTE: at x = 0 the gradient is 0 (PyTorch's choice)."""
 
     name = "abs"
-    saves_output = False
 
     def forward(self, x):
         return np.abs(x)
@@ -100,7 +123,6 @@ class Sin(Function):
     """y = sin x;  dy/dx = cos x."""
 
     name = "sin"
-    saves_output = False
 
     def forward(self, x):
         return np.sin(x)
@@ -113,7 +135,6 @@ class Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
 
     name = "cos"
-    saves_output = False
 
     def forward(self, x):
         return np.cos(x)
@@ -126,7 +147,8 @@ class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - tanh²x = 1 - y²."""
 
     name = "tanh"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return np.tanh(x)
@@ -139,7 +161,8 @@ class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = σ(x)(1 - σ(x)) = y(1 - y)."""
 
     name = "sigmoid"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def forward(self, x):
         # NOTE: e^(-|x|) never overflows; σ(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0
@@ -155,7 +178,8 @@ class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 for x > 0, else 0.  NOTE: the gradient at 0 is 0."""
 
     name = "relu"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def forward(self, x):
         return np.maximum(x, 0)
@@ -169,7 +193,6 @@ class LeakyReLU(Function):
 
     __slots__ = ("negative_slope",)
     name = "leaky_relu"
-    saves_output = False
 
     def __init__(self, negative_slope: float) -> None:
         self.negative_slope = negative_slope
@@ -186,6 +209,7 @@ class ELU(Function):
 
     __slots__ = ("alpha",)
     name = "elu"
+    saves_output = True
 
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha
@@ -201,7 +225,6 @@ class Erf(Function):
     """y = erf x;  dy/dx = 2/√π · e^(-x²)."""
 
     name = "erf"
-    saves_output = False
 
     def forward(self, x):
         return _erf(x)
@@ -219,7 +242,6 @@ class GELU(Function):
 
     __slots__ = ("approximate",)
     name = "gelu"
-    saves_output = False
 
     def __init__(self, approximate: str) -> None:
         if approximate not in ("none", "tanh"):
@@ -249,7 +271,6 @@ class Softplus(Function):
 
     __slots__ = ("beta",)
     name = "softplus"
-    saves_output = False
 
     def __init__(self, beta: float) -> None:
         self.beta = beta
@@ -269,7 +290,6 @@ class Clip(Function):
 
     __slots__ = ("max", "min")
     name = "clip"
-    saves_output = False
 
     def __init__(self, min: float | None, max: float | None) -> None:
         self.min = min
@@ -292,7 +312,7 @@ class Maximum(Function):
     NOTE: at ties each side gets half of the gradient."""
 
     name = "maximum"
-    saves_output = False
+    broadcasts = True
 
     def forward(self, a, b):
         return np.maximum(a, b)
@@ -308,7 +328,7 @@ class Minimum(Function):
     NOTE: at ties each side gets half of the gradient."""
 
     name = "minimum"
-    saves_output = False
+    broadcasts = True
 
     def forward(self, a, b):
         return np.minimum(a, b)
@@ -323,8 +343,8 @@ class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond (cond gets no gradient)."""
 
     name = "where"
-    saves_output = False
-    saves_inputs = (True, False, False)
+    broadcasts = True
+    saves_inputs = ("value", "nothing", "nothing")
 
     def forward(self, cond, a, b):
         return np.where(cond, a, b)
@@ -341,6 +361,7 @@ class Where(Function):
 # ---- the functions (each is also a Tensor method) ----------------------------------------
 
 
+@operation(ufunc=np.exp)
 def exp(x: Any) -> Tensor:
     """Elementwise eˣ.
 
@@ -348,9 +369,10 @@ def exp(x: Any) -> Tensor:
     >>> an.exp(an.tensor([0.0, 1.0]))
     tensor([1.    , 2.7183])
     """
-    return unary(Exp(), x)
+    return apply(Exp(), x)
 
 
+@operation(ufunc=np.log)
 def log(x: Any) -> Tensor:
     """Elementwise natural logarithm.
 
@@ -358,9 +380,10 @@ def log(x: Any) -> Tensor:
     >>> an.log(an.tensor([1.0, 100.0]))
     tensor([0.    , 4.6052])
     """
-    return unary(Log(), x)
+    return apply(Log(), x)
 
 
+@operation(ufunc=np.sqrt)
 def sqrt(x: Any) -> Tensor:
     """Elementwise square root.
 
@@ -368,9 +391,10 @@ def sqrt(x: Any) -> Tensor:
     >>> an.sqrt(an.tensor([4.0, 9.0]))
     tensor([2., 3.])
     """
-    return unary(Sqrt(), x)
+    return apply(Sqrt(), x)
 
 
+@operation(operators=("__abs__",), ufunc=np.absolute)
 def abs(x: Any) -> Tensor:
     """Elementwise absolute value (also ``abs(t)``).
 
@@ -378,9 +402,10 @@ def abs(x: Any) -> Tensor:
     >>> abs(an.tensor([-1.5, 2.0]))
     tensor([1.5, 2. ])
     """
-    return unary(Abs(), x)
+    return apply(Abs(), x)
 
 
+@operation(ufunc=np.sin)
 def sin(x: Any) -> Tensor:
     """Elementwise sine.
 
@@ -388,9 +413,10 @@ def sin(x: Any) -> Tensor:
     >>> an.sin(an.tensor([0.0]))
     tensor([0.])
     """
-    return unary(Sin(), x)
+    return apply(Sin(), x)
 
 
+@operation(ufunc=np.cos)
 def cos(x: Any) -> Tensor:
     """Elementwise cosine.
 
@@ -398,9 +424,10 @@ def cos(x: Any) -> Tensor:
     >>> an.cos(an.tensor([0.0]))
     tensor([1.])
     """
-    return unary(Cos(), x)
+    return apply(Cos(), x)
 
 
+@operation(ufunc=np.tanh)
 def tanh(x: Any) -> Tensor:
     """Elementwise hyperbolic tangent.
 
@@ -408,9 +435,10 @@ def tanh(x: Any) -> Tensor:
     >>> an.tanh(an.tensor([0.0, 100.0]))
     tensor([0., 1.])
     """
-    return unary(Tanh(), x)
+    return apply(Tanh(), x)
 
 
+@operation()
 def sigmoid(x: Any) -> Tensor:
     """The logistic function 1/(1 + e⁻ˣ), stable for large |x|.
 
@@ -418,9 +446,10 @@ def sigmoid(x: Any) -> Tensor:
     >>> an.sigmoid(an.tensor([-1e4, 0.0, 1e4]))
     tensor([0. , 0.5, 1. ])
     """
-    return unary(Sigmoid(), x)
+    return apply(Sigmoid(), x)
 
 
+@operation()
 def relu(x: Any) -> Tensor:
     """max(x, 0).
 
@@ -428,9 +457,10 @@ def relu(x: Any) -> Tensor:
     >>> an.relu(an.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """
-    return unary(ReLU(), x)
+    return apply(ReLU(), x)
 
 
+@operation()
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, else ``negative_slope * x``.
 
@@ -438,9 +468,10 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     >>> an.leaky_relu(an.tensor([-1.0, 2.0]), 0.1)
     tensor([-0.1,  2. ])
     """
-    return unary(LeakyReLU(negative_slope), x)
+    return apply(LeakyReLU(negative_slope), x)
 
 
+@operation()
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
     """x for x > 0, else α(eˣ - 1).
 
@@ -448,9 +479,10 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     >>> an.elu(an.tensor([0.0, 1.0]))
     tensor([0., 1.])
     """
-    return unary(ELU(alpha), x)
+    return apply(ELU(alpha), x)
 
 
+@operation()
 def gelu(x: Any, approximate: str = "none") -> Tensor:
     """x·Φ(x) with Φ the standard normal CDF (the exact erf form, as PyTorch's default);
     ``approximate="tanh"`` uses the tanh approximation.
@@ -459,9 +491,10 @@ def gelu(x: Any, approximate: str = "none") -> Tensor:
     >>> an.gelu(an.tensor([0.0, 1.0]))
     tensor([0.    , 0.8413])
     """
-    return unary(GELU(approximate), x)
+    return apply(GELU(approximate), x)
 
 
+@operation()
 def softplus(x: Any, beta: float = 1.0) -> Tensor:
     """ln(1 + e^(βx))/β, a smooth ReLU; stable for large |x|.
 
@@ -469,9 +502,10 @@ def softplus(x: Any, beta: float = 1.0) -> Tensor:
     >>> an.softplus(an.tensor([0.0, 1e4]))
     tensor([6.9315e-01, 1.0000e+04])
     """
-    return unary(Softplus(beta), x)
+    return apply(Softplus(beta), x)
 
 
+@operation()
 def erf(x: Any) -> Tensor:
     """The error function, elementwise.
 
@@ -479,9 +513,10 @@ def erf(x: Any) -> Tensor:
     >>> an.erf(an.tensor([0.0, 10.0]))
     tensor([0., 1.])
     """
-    return unary(Erf(), x)
+    return apply(Erf(), x)
 
 
+@operation(aliases=("clamp",), numpy=np.clip)
 def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
     """Limit values to ``[min, max]`` (either bound may be left out); also ``clamp``.
 
@@ -491,12 +526,13 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
     """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    return unary(Clip(min, max), x)
+    return apply(Clip(min, max), x)
 
 
 clamp = clip
 
 
+@operation(ufunc=np.maximum)
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise maximum of two tensors (or a tensor and a number), with broadcasting.
 
@@ -504,9 +540,10 @@ def maximum(a: Any, b: Any) -> Tensor:
     >>> an.maximum(an.tensor([1.0, 5.0]), 3)
     tensor([3., 5.])
     """
-    return binary(Maximum(), a, b)
+    return apply(Maximum(), a, b)
 
 
+@operation(ufunc=np.minimum)
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum of two tensors (or a tensor and a number), with broadcasting.
 
@@ -514,7 +551,7 @@ def minimum(a: Any, b: Any) -> Tensor:
     >>> an.minimum(an.tensor([1.0, 5.0]), 3)
     tensor([1., 3.])
     """
-    return binary(Minimum(), a, b)
+    return apply(Minimum(), a, b)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

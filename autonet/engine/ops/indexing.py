@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, unary
+from autonet.engine.function import Function, apply
+from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor
+
+__all__ = ["getitem"]
 
 _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
 
@@ -54,7 +57,6 @@ class GetItem(Function):
 
     __slots__ = ("index",)
     name = "getitem"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, index: Any) -> None:
@@ -76,8 +78,7 @@ class IndexAdd(Function):
 
     __slots__ = ("index", "shape")
     name = "index_add"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def __init__(self, shape: tuple[int, ...], index: Any) -> None:
         self.shape = shape
@@ -118,6 +119,7 @@ def _show(index: Any) -> str:
     return ", ".join(shown)
 
 
+@operation(False, operators=("__getitem__",))
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]``: NumPy's basic and advanced indexing. Repeated indices accumulate their
     gradients.
@@ -130,6 +132,6 @@ def getitem(x: Any, index: Any) -> Tensor:
     """
     index = normalize_index(index)
     try:
-        return unary(GetItem(index), x)
+        return apply(GetItem(index), x)
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor shape {np.shape(x)})") from e

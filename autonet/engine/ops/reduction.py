@@ -11,13 +11,30 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from autonet.engine.function import Function, unary
-from autonet.engine.ops.elementwise import where
-from autonet.engine.tensor import Tensor, _make, as_tensor
+from autonet.engine.function import Function, apply
+from autonet.engine.ops.elementwise import Where
+from autonet.engine.registry import operation
+from autonet.engine.tensor import Tensor, as_tensor, wrap
+
+__all__ = [
+    "ValuesAndIndices",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
 
 Axis = int | tuple[int, ...] | None
 
@@ -56,7 +73,7 @@ def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
     return math.prod([shape[a] for a in axes] if axes is not None else shape)
 
 
-def _divide(total: Any, n: int) -> Any:
+def mean_divide(total: Any, n: int) -> Any:
     """``total / n``, where n = 0 (a mean over nothing) gives NaN without a warning."""
     if n == 0:  # NOTE: errstate is a context manager that costs more than the division
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -104,7 +121,6 @@ class Sum(Reduction):
 
     __slots__ = ()
     name = "sum"
-    saves_output = False
     saves_inputs = "shape"
 
     def forward(self, x):
@@ -119,7 +135,6 @@ class Mean(Reduction):
 
     __slots__ = ()
     name = "mean"
-    saves_output = False
     saves_inputs = "shape"
 
     def forward(self, x):
@@ -128,7 +143,7 @@ class Mean(Reduction):
         total = x.sum(axis=self.axis, keepdims=self.keepdims)
         if total.dtype.kind != "f":
             total = total.astype(np.float64)
-        return _divide(total, _reduced_count(x.shape, self.axis))
+        return mean_divide(total, _reduced_count(x.shape, self.axis))
 
     def backward(self, g, y, x):
         n = builtins.max(_reduced_count(x.shape, self.axis), 1)
@@ -141,6 +156,7 @@ class Max(Reduction):
 
     __slots__ = ()
     name = "max"
+    saves_output = True
 
     def forward(self, x):
         return x.max(axis=self.axis, keepdims=self.keepdims)
@@ -169,55 +185,63 @@ class Prod(Reduction):
     """y = Πᵢ xᵢ over the axes;  dy/dxᵢ = Π_{j≠i} xⱼ (the product of the others).
 
     NOTE: y/xᵢ would give the product of the others only where xᵢ ≠ 0, and loses it where y
-    underflows (tiny factors) or overflows. The product of the others is instead the product
-    of what comes before i times the product of what comes after it (two running products,
-    no division), right for zeros and tiny values alike.
+    underflows (tiny factors) or overflows; :class:`ProductOfOthers` computes it directly.
     """
 
     __slots__ = ()
     name = "prod"
-    saves_output = False
 
     def forward(self, x):
         return x.prod(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, y, x):
-        if isinstance(x, Tensor):
-            return (self.kept(g, x.shape) * self._others_as_products(x),)
-        moved, back = self._grouped(x)  # (..., n): each group along the last axis
-        n = moved.shape[-1]
-        ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+        moved, back = _grouped(x, self.axis)  # (..., n): each group along the last axis
+        return (self.kept(g, x.shape) * back(ProductOfOthers.apply(moved)),)
+
+
+class ProductOfOthers(Function):
+    """yᵢ = Π_{j≠i} xⱼ along the last axis (the gradient of a product);
+    dL/dxₖ = Σ_{i≠k} gᵢ · Π_{j≠i,k} xⱼ.
+
+    The forward multiplies what comes before i by what comes after it (two running products,
+    no division), right for zeros and tiny values alike. The backward builds, per group of n,
+    the (n, n) table whose row i is x with xᵢ replaced by 1: the products of the others in
+    row i are the Π_{j≠i,k} xⱼ above (and this same primitive computes them, so every order of
+    derivative is available).
+    """
+
+    name = "product_of_others"
+
+    def forward(self, x):
+        n = x.shape[-1]
+        ones = np.ones(x.shape[:-1] + (1,), x.dtype)
         # before[i] = x₀···xᵢ₋₁, after[i] = xᵢ₊₁···xₙ₋₁ (NOTE: [:n] keeps an empty group empty)
-        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)[..., :n]
-        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)
-        return (self.kept(g, x.shape) * back(before * after[..., :n][..., ::-1]),)
+        before = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)[..., :n]
+        after = np.cumprod(np.concatenate([ones, x[..., :0:-1]], axis=-1), axis=-1)
+        return before * after[..., :n][..., ::-1]
 
-    def _grouped(self, x: Any) -> tuple[Any, Any]:
-        """``x`` with the kept axes first and each group's elements along one last axis, and
-        the function that puts an array of that layout back in x's."""
-        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
-        kept = tuple(a for a in range(x.ndim) if a not in axes)
-        moved = x.transpose(kept + axes)
-        n = _reduced_count(x.shape, axes)
-        inverse = tuple(int(i) for i in np.argsort(kept + axes))
+    def backward(self, g, y, x):
+        n = x.shape[-1]
+        diagonal = np.eye(n, dtype=bool)
+        table = Where.apply(diagonal, 1.0, x.reshape(x.shape[:-1] + (1, n)))  # (..., n, n)
+        others = ProductOfOthers.apply(table)  # [i, k] = Π_{j≠i,k} xⱼ where k ≠ i
+        return (Where.apply(diagonal, 0.0, g.reshape(g.shape + (1,)) * others).sum(axis=-2),)
 
-        def back(t: Any) -> Any:
-            return t.reshape(moved.shape).transpose(inverse)
 
-        return moved.reshape(moved.shape[: len(kept)] + (n,)), back
+def _grouped(x: Any, axis: tuple[int, ...] | None) -> tuple[Any, Any]:
+    """``x`` (an array or a Tensor) with the kept axes first and each reduced group's
+    elements along one last axis, and the function that puts an array of that layout back
+    in x's."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = x.transpose(kept + axes)
+    n = _reduced_count(x.shape, axes)
+    inverse = tuple(int(i) for i in np.argsort(kept + axes))
 
-    def _others_as_products(self, x: Tensor) -> Tensor:
-        """Π_{j≠i} xⱼ as real products, for a recorded backward.
+    def back(t: Any) -> Any:
+        return t.reshape(moved.shape).transpose(inverse)
 
-        NOTE: running products (cumprod) are no primitive, so for second derivatives each
-        element's "others" is built as the product of its group with that element replaced by
-        1, an (n, n) table per group of n.
-        """
-        moved, back = self._grouped(x)  # (..., n)
-        n = moved.shape[-1]
-        rows = moved.reshape(moved.shape[:-1] + (1, n))  # (..., 1, n)
-        table = where(np.eye(n, dtype=bool), 1.0, rows)  # (..., n, n): row i has xᵢ = 1
-        return back(table.prod(axis=-1))
+    return moved.reshape(moved.shape[: len(kept)] + (n,)), back
 
 
 class LogSumExp(Reduction):
@@ -225,6 +249,7 @@ class LogSumExp(Reduction):
 
     __slots__ = ()
     name = "logsumexp"
+    saves_output = True
 
     def forward(self, x):
         # NOTE: shifting by the maximum keeps e^x from overflowing (logits of ±1e4 are fine);
@@ -252,6 +277,7 @@ def _args(op: str, x: Tensor, axis: Any, dim: Any, keepdims: bool, keepdim: Any)
     return normalize_axis(op, axis, x.data.ndim), bool(keepdims)
 
 
+@operation(numpy=np.sum)
 def sum(
     x: Any,
     axis: Axis = None,
@@ -267,9 +293,10 @@ def sum(
     tensor([3., 7.])
     """
     x = as_tensor(x)
-    return unary(Sum(*_args("sum", x, axis, dim, keepdims, keepdim)), x)
+    return apply(Sum(*_args("sum", x, axis, dim, keepdims, keepdim)), x)
 
 
+@operation(numpy=np.mean)
 def mean(
     x: Any,
     axis: Axis = None,
@@ -285,46 +312,76 @@ def mean(
     tensor([2., 3.])
     """
     x = as_tensor(x)
-    return unary(Mean(*_args("mean", x, axis, dim, keepdims, keepdim)), x)
+    return apply(Mean(*_args("mean", x, axis, dim, keepdims, keepdim)), x)
 
 
+class ValuesAndIndices(NamedTuple):
+    """What ``max`` and ``min`` return when given ``dim=`` (PyTorch's habit): the values and
+    where they are, ``values, indices = t.max(dim=1)``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+@operation(numpy=np.max)
 def max(
     x: Any,
     axis: Axis = None,
     keepdims: bool = False,
     *,
-    dim: Axis = None,
+    dim: int | None = None,
     keepdim: bool | None = None,
-) -> Tensor:
-    """Largest value over ``axis`` (values only, as NumPy's ``max``; see ``argmax``). Tied
-    maxima share the gradient equally.
+) -> Any:
+    """Largest value over ``axis``, tied maxima sharing the gradient equally.
+
+    With NumPy's ``axis=`` (or no axis) the values come back, as ``np.max`` gives them; with
+    PyTorch's ``dim=`` a named tuple ``(values, indices)``, as ``torch.max`` gives it.
 
     >>> import autonet as an
-    >>> an.tensor([[1.0, 5.0], [3.0, 4.0]]).max(axis=1)
+    >>> t = an.tensor([[1.0, 5.0], [3.0, 4.0]])
+    >>> t.max(axis=1)
     tensor([5., 4.])
+    >>> values, indices = t.max(dim=1)
+    >>> indices
+    tensor([1, 1])
     """
-    x = as_tensor(x)
-    return unary(Max(*_args("max", x, axis, dim, keepdims, keepdim)), x)
+    return _extreme("max", Max, argmax, x, axis, keepdims, dim, keepdim)
 
 
+@operation(numpy=np.min)
 def min(
     x: Any,
     axis: Axis = None,
     keepdims: bool = False,
     *,
-    dim: Axis = None,
+    dim: int | None = None,
     keepdim: bool | None = None,
-) -> Tensor:
-    """Smallest value over ``axis``; tied minima share the gradient equally.
+) -> Any:
+    """Smallest value over ``axis``; tied minima share the gradient equally. With ``dim=`` a
+    named tuple ``(values, indices)``, as ``torch.min`` gives it (see :func:`max`).
 
     >>> import autonet as an
     >>> an.tensor([[1.0, 5.0], [3.0, 4.0]]).min()
     tensor(1.)
+    >>> an.tensor([[1.0, 5.0], [3.0, 4.0]]).min(dim=0).indices
+    tensor([0, 1])
     """
+    return _extreme("min", Min, argmin, x, axis, keepdims, dim, keepdim)
+
+
+def _extreme(op: str, kind: type[Max], arg: Any, x: Any, axis: Any, keepdims: bool, dim: Any,
+             keepdim: Any) -> Any:  # fmt: skip
     x = as_tensor(x)
-    return unary(Min(*_args("min", x, axis, dim, keepdims, keepdim)), x)
+    if dim is None:
+        return apply(kind(*_args(op, x, axis, None, keepdims, keepdim)), x)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be one int (for several axes use axis=), got {dim!r}")
+    axes, keep = _args(op, x, None, dim, keepdims, keepdim)
+    values = apply(kind(axes, keep), x)
+    return ValuesAndIndices(values, arg(x, dim, keepdims=keep))
 
 
+@operation(numpy=np.prod)
 def prod(
     x: Any,
     axis: Axis = None,
@@ -340,9 +397,10 @@ def prod(
     tensor(24.)
     """
     x = as_tensor(x)
-    return unary(Prod(*_args("prod", x, axis, dim, keepdims, keepdim)), x)
+    return apply(Prod(*_args("prod", x, axis, dim, keepdims, keepdim)), x)
 
 
+@operation()
 def logsumexp(
     x: Any,
     axis: Axis = None,
@@ -358,9 +416,10 @@ def logsumexp(
     tensor(10000.693)
     """
     x = as_tensor(x)
-    return unary(LogSumExp(*_args("logsumexp", x, axis, dim, keepdims, keepdim)), x)
+    return apply(LogSumExp(*_args("logsumexp", x, axis, dim, keepdims, keepdim)), x)
 
 
+@operation(numpy=np.var)
 def var(
     x: Any,
     axis: Axis = None,
@@ -384,6 +443,7 @@ def var(
     return sum(d * d, axes, keepdims=keep) / (n - ddof)
 
 
+@operation(numpy=np.std)
 def std(
     x: Any,
     axis: Axis = None,
@@ -412,9 +472,10 @@ def _no_grad_reduction(
         keepdims = keepdim
     if axis is not None:
         normalize_axis(op, axis, x.data.ndim)
-    return _make(np.asarray(fn(x.data, axis=axis, keepdims=keepdims)), None)
+    return wrap(np.asarray(fn(x.data, axis=axis, keepdims=keepdims)))
 
 
+@operation(numpy=np.argmax)
 def argmax(
     x: Any,
     axis: int | None = None,
@@ -433,6 +494,7 @@ def argmax(
     return _no_grad_reduction("argmax", np.argmax, x, axis, keepdims, dim, keepdim)
 
 
+@operation(numpy=np.argmin)
 def argmin(
     x: Any,
     axis: int | None = None,
@@ -450,6 +512,7 @@ def argmin(
     return _no_grad_reduction("argmin", np.argmin, x, axis, keepdims, dim, keepdim)
 
 
+@operation()
 def any(
     x: Any,
     axis: Axis = None,
@@ -467,6 +530,7 @@ def any(
     return _no_grad_reduction("any", np.any, x, axis, keepdims, dim, keepdim)
 
 
+@operation()
 def all(
     x: Any,
     axis: Axis = None,

@@ -12,9 +12,29 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, unary
+from autonet.engine.function import Function, apply
 from autonet.engine.ops.reduction import normalize_axis
+from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor
+
+__all__ = [
+    "broadcast_to",
+    "cat",
+    "chunk",
+    "concatenate",
+    "expand",
+    "flatten",
+    "pad",
+    "permute",
+    "reshape",
+    "split",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "transpose",
+    "unsqueeze",
+    "view",
+]
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -29,7 +49,6 @@ class Reshape(Function):
 
     __slots__ = ("shape",)
     name = "reshape"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -53,8 +72,7 @@ class Transpose(Function):
 
     __slots__ = ("axes",)
     name = "transpose"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def __init__(self, axes: tuple[int, ...]) -> None:
         self.axes = axes
@@ -72,7 +90,6 @@ class Expand(Function):
 
     __slots__ = ("shape",)
     name = "expand"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -90,7 +107,6 @@ class Concatenate(Function):
 
     __slots__ = ("axis",)
     name = "concatenate"
-    saves_output = False
     saves_inputs = "shape"
 
     def __init__(self, axis: int) -> None:
@@ -118,8 +134,7 @@ class Stack(Function):
 
     __slots__ = ("axis",)
     name = "stack"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -143,8 +158,7 @@ class Pad(Function):
 
     __slots__ = ("pad_width", "value")
     name = "pad"
-    saves_output = False
-    saves_inputs = False
+    saves_inputs = "nothing"
 
     def __init__(self, pad_width: tuple[tuple[int, int], ...], value: float) -> None:
         self.pad_width = pad_width
@@ -161,6 +175,7 @@ class Pad(Function):
 # ---- the functions ------------------------------------------------------------------------
 
 
+@operation(aliases=("view",), numpy=np.reshape)
 def reshape(x: Any, *shape: Any) -> Tensor:
     """The same elements in a new shape; one size may be -1 (inferred). ``view`` is the same.
 
@@ -169,12 +184,13 @@ def reshape(x: Any, *shape: Any) -> Tensor:
     tensor([[0, 1, 2],
             [3, 4, 5]])
     """
-    return unary(Reshape(_shape_arg(shape)), x)
+    return apply(Reshape(_shape_arg(shape)), x)
 
 
 view = reshape
 
 
+@operation()
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim..end_dim`` into one (all of them by default).
 
@@ -190,6 +206,7 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, shape)
 
 
+@operation(numpy=np.squeeze)
 def squeeze(x: Any, axis: int | tuple[int, ...] | None = None, *, dim: Any = None) -> Tensor:
     """Remove axes of size 1 (all of them, or those in ``axis``; as in PyTorch, a named axis
     whose size is not 1 is left alone).
@@ -204,6 +221,7 @@ def squeeze(x: Any, axis: int | tuple[int, ...] | None = None, *, dim: Any = Non
     return reshape(x, shape)
 
 
+@operation(numpy=np.expand_dims)
 def unsqueeze(x: Any, axis: int, *, dim: int | None = None) -> Tensor:
     """Insert an axis of size 1 at ``axis`` (NumPy's ``expand_dims``).
 
@@ -221,6 +239,7 @@ def unsqueeze(x: Any, axis: int, *, dim: int | None = None) -> Tensor:
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
+@operation()
 def transpose(x: Any, *axes: Any) -> Tensor:
     """Rearrange axes.
 
@@ -244,9 +263,10 @@ def transpose(x: Any, *axes: Any) -> Tensor:
         perm = axes
     if sorted(a % x.ndim if x.ndim else a for a in perm) != list(range(x.ndim)):
         raise ValueError(f"transpose: {perm} is not a permutation of the axes of shape {x.shape}")
-    return unary(Transpose(tuple(int(a) % x.ndim for a in perm)), x)
+    return apply(Transpose(tuple(int(a) % x.ndim for a in perm)), x)
 
 
+@operation()
 def permute(x: Any, *axes: Any) -> Tensor:
     """Permute the axes (PyTorch's ``permute``): ``t.permute(2, 0, 1)``.
 
@@ -257,6 +277,7 @@ def permute(x: Any, *axes: Any) -> Tensor:
     return transpose(x, _shape_arg(axes))
 
 
+@operation(numpy=np.swapaxes)
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes.
 
@@ -271,9 +292,10 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     )
     perm = list(range(x.ndim))
     perm[a], perm[b] = perm[b], perm[a]
-    return unary(Transpose(tuple(perm)), x)
+    return apply(Transpose(tuple(perm)), x)
 
 
+@operation(aliases=("broadcast_to",), numpy=np.broadcast_to)
 def expand(x: Any, *shape: Any) -> Tensor:
     """Broadcast to a larger ``shape`` without copying; -1 keeps an axis's size.
     ``broadcast_to`` is the same.
@@ -296,12 +318,13 @@ def expand(x: Any, *shape: Any) -> Tensor:
             )
     if target == x.shape:
         return x
-    return unary(Expand(target), x)
+    return apply(Expand(target), x)
 
 
 broadcast_to = expand
 
 
+@operation(False, numpy=np.concatenate)
 def concatenate(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis (``cat`` is the same).
 
@@ -320,6 +343,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None
 cat = concatenate
 
 
+@operation(False, numpy=np.stack)
 def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Join equally shaped tensors along a new axis.
 
@@ -338,6 +362,7 @@ def _tensor_list(op: str, tensors: Sequence[Any]) -> list[Tensor]:
     return [as_tensor(t) for t in tensors]
 
 
+@operation()
 def split(
     x: Any, split_size_or_sections: int | Sequence[int], axis: int = 0, *, dim: int | None = None
 ) -> tuple[Tensor, ...]:
@@ -372,6 +397,7 @@ def split(
     return tuple(pieces)
 
 
+@operation()
 def chunk(x: Any, chunks: int, axis: int = 0, *, dim: int | None = None) -> tuple[Tensor, ...]:
     """Cut into ``chunks`` nearly equal pieces along ``axis`` (PyTorch's ``chunk``).
 
@@ -403,4 +429,4 @@ def pad(x: Any, pad_width: Any, constant_values: float = 0.0) -> Tensor:
         ) from e
     if (widths < 0).any():
         raise ValueError(f"pad: pad widths must be non-negative, got {pad_width!r}")
-    return unary(Pad(tuple((int(b), int(a)) for b, a in widths), constant_values), x)
+    return apply(Pad(tuple((int(b), int(a)) for b, a in widths), constant_values), x)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, nary, unary
-from autonet.engine.ops.reduction import _divide, normalize_axis
+from autonet.engine.function import Function, apply
+from autonet.engine.ops.reduction import mean_divide, normalize_axis
+from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor
+
+__all__ = ["log_softmax", "softmax", "softmax_cross_entropy"]
 
 
 class Softmax(Function):
@@ -16,7 +20,8 @@ class Softmax(Function):
 
     __slots__ = ("axis",)
     name = "softmax"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -35,7 +40,8 @@ class LogSoftmax(Function):
 
     __slots__ = ("axis",)
     name = "log_softmax"
-    saves_inputs = False
+    saves_output = True
+    saves_inputs = "nothing"
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -50,38 +56,40 @@ class LogSoftmax(Function):
 
 class SoftmaxCrossEntropy(Function):
     """L = -(1/N) Σₙ ln softmax(xₙ)[yₙ] for logits x of shape (N, C) and class indices y of
-    shape (N,);  dL/dx = g·(softmax(x) - onehot(y))/N, and the indices get no gradient.
+    shape (N,);  dL/dx = g·(softmax(x) - onehot(y))/N.
 
     The commonest loss of a classifier as one primitive rather than four (log_softmax, picking,
-    negation, mean): its gradient is the one expression above.
+    negation, mean): its gradient is the one expression above, whose softmax(x) - onehot(y)
+    the forward pass has at hand. The class indices are a parameter of the operation, as an
+    index is (they have no gradient).
     """
 
-    __slots__ = ("logp",)
+    __slots__ = ("labels", "softmax_minus_onehot")
     name = "cross_entropy"
-    saves_output = False
+    computes = ("softmax_minus_onehot",)
 
-    def label(self) -> str:
-        return self.name
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels = labels
 
-    def forward(self, x, labels):
-        z = x - x.max(axis=1, keepdims=True)  # NOTE: the largest logit becomes 0
-        # NOTE: ln p stays with the node: the backward pass needs p = e^(ln p)
-        self.logp = logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # (N, C)
-        n = labels.shape[0]
-        return _divide((-logp[np.arange(n), labels]).sum(), n)  # no rows: NaN, as a mean
-
-    def backward(self, g, y, x, labels):
-        n = labels.shape[0]
+    def forward(self, x):
+        n = self.labels.shape[0]
         rows = np.arange(n)
-        if isinstance(x, Tensor):  # a recorded backward: p from x, by recorded operations
-            labels = labels.data if isinstance(labels, Tensor) else labels
-            onehot = np.zeros(x.shape, x.dtype)
-            onehot[rows, labels] = 1
-            return g * (x.softmax(axis=1) - onehot) / max(n, 1), None
-        p = np.exp(self.logp)
-        p[rows, labels] -= 1
-        p *= g / max(n, 1)
-        return p, None
+        z = x - x.max(axis=1, keepdims=True)  # NOTE: the largest logit becomes 0
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        picked = z[rows, self.labels] - np.log(total[:, 0])  # ln softmax(x)[n, yₙ]
+        p = e / total  # softmax(x)
+        p[rows, self.labels] -= 1  # (a fresh array: changed in place)
+        self.softmax_minus_onehot = p
+        return mean_divide(-picked.sum(), n)  # no rows: NaN, as a mean
+
+    def recompute(self, x):
+        onehot = np.zeros(x.shape, x.dtype)
+        onehot[np.arange(self.labels.shape[0]), self.labels] = 1
+        self.softmax_minus_onehot = Softmax.apply(x, axis=1) - onehot
+
+    def backward(self, g, y, x):
+        return (self.softmax_minus_onehot * (g / builtins.max(self.labels.shape[0], 1)),)
 
 
 def softmax_cross_entropy(x: Any, labels: Any) -> Tensor:
@@ -93,7 +101,8 @@ def softmax_cross_entropy(x: Any, labels: Any) -> Tensor:
     >>> an.engine.ops.softmax_cross_entropy(logits, an.tensor([0, 1]))
     tensor(0.1269)
     """
-    return nary(SoftmaxCrossEntropy(), x, labels)
+    labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    return apply(SoftmaxCrossEntropy(labels), x)
 
 
 def _axis(op: str, x: Tensor, axis: int, dim: int | None) -> int:
@@ -101,6 +110,7 @@ def _axis(op: str, x: Tensor, axis: int, dim: int | None) -> int:
     return a
 
 
+@operation()
 def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """Exponentials normalized to sum to 1 along ``axis`` (the last by default).
 
@@ -109,9 +119,10 @@ def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     tensor([1., 0., 0.])
     """
     x = as_tensor(x)
-    return unary(Softmax(_axis("softmax", x, axis, dim)), x)
+    return apply(Softmax(_axis("softmax", x, axis, dim)), x)
 
 
+@operation()
 def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """The logarithm of ``softmax``, computed directly (no ln 0 for tiny probabilities).
 
@@ -120,4 +131,4 @@ def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     tensor([     0., -10000.])
     """
     x = as_tensor(x)
-    return unary(LogSoftmax(_axis("log_softmax", x, axis, dim)), x)
+    return apply(LogSoftmax(_axis("log_softmax", x, axis, dim)), x)
