@@ -71,6 +71,9 @@ class SoftmaxCrossEntropy(Function):
     def __init__(self, labels: np.ndarray) -> None:
         self.labels = labels
 
+    def label(self) -> str:
+        return self.name  # (the labels are data, not a setting worth drawing)
+
     def forward(self, x):
         n = self.labels.shape[0]
         rows = np.arange(n)
