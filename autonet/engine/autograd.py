@@ -180,6 +180,7 @@ def _reverse_pass(
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
     captured: dict[Any, Any] = {}
+    watched = wanted is not None
     last_change = versions.last_change
     mode = set_grad_mode(create_graph)  # records only to differentiate the pass itself
     try:
@@ -187,12 +188,8 @@ def _reverse_pass(
             node = pop(heap)[1]
             g = grads.pop(node)
             hooks = node.hooks
-            if hooks is not None:
-                g = _tensor_hooks(node, g, create_graph)  # the output's hooks, retain_grad
-            if wanted is not None and node in wanted:
-                captured[node] = g
-            if hooks is not None and hooks.pre:
-                g = _pre_hooks(node, g, create_graph)
+            if hooks is not None or watched:  # hooks, or an.grad wants this node's gradient
+                g = _before_backward(node, g, create_graph, wanted, captured)
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(
@@ -209,11 +206,8 @@ def _reverse_pass(
                 input_grads = node.backward(g, _saved(node, node.out), *xs)
             else:
                 input_grads = node.backward(g, node.out, *inputs)
-            hooked = hooks is not None and hooks.post
-            if hooked:  # (the hooks see each gradient in its input's shape)
-                input_grads = [gi if gi is None or x is None else _fitted(gi, x)
-                               for gi, x in zip(input_grads, inputs)]  # fmt: skip
-                input_grads = _post_hooks(node, input_grads, g, create_graph)
+            if hooks is not None and hooks.post:
+                input_grads = _post_hooks(node, input_grads, inputs, g, create_graph)
             if not retain_graph:
                 node.inputs = node.out = None
                 if node.computes:
@@ -232,7 +226,14 @@ def _reverse_pass(
                     grads[p] = gi
                     if isinstance(p, Function):
                         push(heap, (-p.seq, p))  # its first gradient: queue it
-                    elif gi is not g and type(gi) is ndarray and gi.base is None and not hooked:
+                    elif (
+                        gi is not g
+                        and type(gi) is ndarray
+                        and gi.base is None
+                        and (
+                            hooks is None or not hooks.post  # (else a hook saw it)
+                        )
+                    ):
                         owned.add(p)  # a leaf's fresh array that nobody else holds
                 elif p in owned and not create_graph:
                     np.add(prev, gi, out=prev)
@@ -291,27 +292,32 @@ def _as_array(g: Any, create_graph: bool) -> Any:
     return g.data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def _tensor_hooks(node: Function, g: Any, create_graph: bool) -> Any:
-    """The hooks on a node's output tensor, then ``retain_grad`` (autonet.engine.hooks)."""
+def _before_backward(node: Function, g: Any, create_graph: bool, wanted: dict[Any, int] | None,
+                     captured: dict[Any, Any]) -> Any:  # fmt: skip
+    """What happens to a node's gradient before its backward runs, in PyTorch's order: the
+    output tensor's hooks, then ``retain_grad``; ``an.grad`` takes it here when it asked for
+    this node; then the node's pre-hooks (see autonet.engine.hooks)."""
     hooks = node.hooks
-    if hooks.tensor:
-        g = _as_array(run_tensor_hooks(hooks.tensor, _as_tensor(g)), create_graph)
-    if hooks.retained is not None:
-        t = hooks.retained()
-        if t is not None:
-            _accumulate(t, g, False, create_graph)
+    if hooks is not None:
+        if hooks.tensor:
+            g = _as_array(run_tensor_hooks(hooks.tensor, _as_tensor(g)), create_graph)
+        if hooks.retained is not None:
+            t = hooks.retained()
+            if t is not None:
+                _accumulate(t, g, False, create_graph)
+    if wanted is not None and node in wanted:
+        captured[node] = g
+    if hooks is not None and hooks.pre:
+        (g,) = run_grad_hooks(hooks.pre, (_as_tensor(g),))
+        g = _as_array(g, create_graph)
     return g
 
 
-def _pre_hooks(node: Function, g: Any, create_graph: bool) -> Any:
-    """A node's pre-hooks, before its backward: they see and may replace its gradient."""
-    (g,) = run_grad_hooks(node.hooks.pre, (_as_tensor(g),))
-    return _as_array(g, create_graph)
-
-
-def _post_hooks(node: Function, grads: Any, g: Any, create_graph: bool) -> Any:
-    """A node's hooks after its backward: they see and may replace the input gradients."""
-    wrapped = tuple(_as_tensor(gi) for gi in grads)
+def _post_hooks(node: Function, grads: Any, inputs: Any, g: Any, create_graph: bool) -> Any:
+    """A node's hooks after its backward: they see each input's gradient in its input's shape,
+    and may replace them."""
+    fitted = [gi if gi is None or x is None else _fitted(gi, x) for gi, x in zip(grads, inputs)]
+    wrapped = tuple(_as_tensor(gi) for gi in fitted)
     changed = run_grad_hooks(node.hooks.post, wrapped, (_as_tensor(g),))
     return tuple(_as_array(gi, create_graph) for gi in changed)
 

@@ -116,6 +116,7 @@ class Function:
     _saves: ClassVar[tuple[str, ...]] = ("value",)  # one word per input (the last repeats)
     _codes: ClassVar[dict[tuple[bool, ...], tuple[int, ...]]]  # keep_codes, by needs
     _alone: ClassVar[int]  # keep_codes((True,))[0]: of a tensor alone (the commonest case)
+    _pair: ClassVar[tuple[Any, ...]]  # keep_codes of two tensors, by need_a + 2·need_b
     _param_names: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -130,6 +131,7 @@ class Function:
         cls._saves = words
         cls._codes = {}
         cls._alone = cls.keep_codes((True,))[0]
+        cls._pair = tuple(cls.keep_codes(needs) if needs else None for needs in _NEEDS)
         # a primitive's parameters are the names in the __slots__ of its own classes
         names: list[str] = []
         for klass in reversed(cls.__mro__):
@@ -347,8 +349,8 @@ def apply(fn: Function, x: Any, y: Any = NO_INPUT, *more: Any) -> Any:
         if x._requires_grad:
             if grad_enabled():
                 code = fn._alone
-                k = a if code == VALUES else stand_in(a) if code == SHAPE else None
-                return fn.record((x.grad_fn or x,), (k,), _TRUE, out)
+                keep = (a,) if code == VALUES else _NOTHING if code == NOTHING else (stand_in(a),)
+                return fn.record((x.grad_fn or x,), keep, _TRUE, out)
             if out.base is not None:  # a view (a slice, a transpose) made under no_grad
                 view = wrap(out)
                 note_view_made_without_grad(view, x)
@@ -393,7 +395,7 @@ def apply(fn: Function, x: Any, y: Any = NO_INPUT, *more: Any) -> Any:
         need_a, need_b = x._requires_grad, y._requires_grad
         if (need_a or need_b) and grad_enabled():
             needs = _NEEDS[need_a + 2 * need_b]
-            code_a, code_b = fn._codes.get(needs) or fn.keep_codes(needs)
+            code_a, code_b = fn._pair[need_a + 2 * need_b]
             if code_a != VALUES:
                 a = _kept_as(code_a, a, out)
             if code_b != VALUES:
@@ -413,14 +415,22 @@ def _kept_as(code: int, x: ndarray, out: ndarray) -> Any:
 
 
 _TRUE, _TRUE_FALSE, _FALSE_TRUE = (True,), (True, False), (False, True)
+_NOTHING = (None,)
 _NEEDS = (None, (True, False), (False, True), (True, True))  # by need_a + 2·need_b
 
 
 def _apply_general(fn: Function, inputs: tuple[Any, ...]) -> Any:
     """:func:`apply` for every other form of input (several tensors, arrays, no tensor)."""
-    arrays = operands(inputs)
-    if arrays is None:
-        return fn.forward(*inputs)
+    dtype = getattr(inputs[0], "data", None)
+    dtype = getattr(dtype, "dtype", None)
+    for t in inputs:  # tensors of one dtype (linear, concatenate): no conversion
+        if not isinstance(t, Tensor) or t.data.dtype is not dtype:
+            arrays = operands(inputs)
+            if arrays is None:
+                return fn.forward(*inputs)
+            break
+    else:
+        arrays = tuple([t.data for t in inputs])
     try:
         out = fn.forward(*arrays)
     except ValueError as e:
@@ -464,14 +474,6 @@ def operands(inputs: tuple[Any, ...]) -> tuple[Any, ...] | None:
     (``float32 tensor * float64 array`` stays float32), a bool array (a mask) stays bool, and
     with only integer tensors, a floating constant makes everything the default float dtype.
     """
-    first = inputs[0]
-    if isinstance(first, Tensor):  # tensors of one dtype: the common case
-        dtype = first.data.dtype
-        for x in inputs:
-            if not isinstance(x, Tensor) or x.data.dtype is not dtype:
-                break
-        else:
-            return tuple([x.data for x in inputs])
     float_dtype = None
     has_tensor = has_float_constant = False
     for x in inputs:
