@@ -193,6 +193,19 @@ class Function:
         t._requires_grad = True
         return t
 
+    def _record_watched(self, parents: tuple[Any, ...], inputs: tuple[Any, ...],
+                        needs: tuple[bool, ...], out: ndarray) -> Tensor:  # fmt: skip
+        """``record`` while someone watches the recording (see :func:`watch_recording`)."""
+        t = Function._record(self, parents, inputs, needs, out)
+        if _watchers:
+            for watcher in list(_watchers.values()):
+                watcher(self, t)
+        else:
+            Function.record = Function._record  # nobody watches any more
+        return t
+
+    _record = record
+
     # ---- hooks on the node (see autonet.engine.hooks) ------------------------------------
     def _hooks(self) -> NodeHooks:
         if self.hooks is None:
@@ -265,6 +278,32 @@ class Function:
 
 def _is_default(key: str, value: Any) -> bool:
     return value is None or (key == "keepdims" and value is False)
+
+
+# ---- watching the recording: what autonet.viz's trace and anomaly detection build on -----
+
+_watchers: dict[int, Any] = {}
+
+
+def watch_recording(watcher: Any) -> RemovableHandle:
+    """Call ``watcher(node, output)`` for every node recorded from now on, in every thread
+    (a watcher that cares about one thread checks which), until the handle is removed.
+
+    NOTE: while nobody watches, recording does not even test for watchers: ``Function.record``
+    is the plain routine, and it is swapped for one that calls the watchers only while there
+    are some, so a program that never watches pays nothing.
+
+    >>> import autonet as an
+    >>> from autonet.engine.function import watch_recording
+    >>> seen = []
+    >>> with watch_recording(lambda node, out: seen.append((node.name, out.shape))):
+    ...     y = (an.ones(2, requires_grad=True) * 3).sum()
+    >>> seen
+    [('mul', (2,)), ('sum', ())]
+    """
+    handle = RemovableHandle(_watchers).add(watcher)
+    Function.record = Function._record_watched
+    return handle
 
 
 # ---- what a node keeps of its inputs ------------------------------------------------------

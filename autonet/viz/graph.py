@@ -18,7 +18,7 @@ import numpy as np
 from autonet.engine.function import Function
 from autonet.engine.tensor import Tensor
 from autonet.nn.parameter import Parameter
-from autonet.viz.trace import module_calls
+from autonet.viz.trace import Summary, module_calls, record_of, trace
 
 __all__ = ["draw_graph", "render"]
 
@@ -37,6 +37,14 @@ STYLES = {
     "const": {"shape": "plaintext", "fontsize": "10", "fontcolor": "#666666"},
     "module": {"shape": "box3d", "style": "filled", "fillcolor": "#e1d5e7", "fontsize": "11"},
     "note": {"shape": "note", "style": "filled", "fillcolor": "#fff2cc", "fontsize": "10"},
+    "current": {
+        "shape": "ellipse",
+        "style": "filled,bold",
+        "fillcolor": "#f8a5a5",
+        "color": "#c0392b",
+        "penwidth": "3",
+        "fontsize": "11",
+    },
 }
 
 
@@ -60,6 +68,7 @@ def draw_graph(
     rankdir: str = "LR",
     max_nodes: int | None = None,
     collapse: bool = False,
+    step: int | None = None,
 ) -> Any:
     """The graph that computed ``roots`` as a ``graphviz.Digraph``.
 
@@ -77,6 +86,11 @@ def draw_graph(
     - ``max_nodes``: draw at most this many operations, nearest the roots first, and say
       how many were left out.
 
+    - A trace (``with an.viz.trace() as tr:``) is drawn with ``draw_graph(tr)``; a graph it
+      recorded shows every operation's value and, after a traced backward, its gradient.
+      ``step=k`` draws the backward pass as it stands after its step k (``tr.steps[k]``): that
+      operation highlighted, gradients only where they have arrived.
+
     After ``backward(create_graph=True)`` a gradient has its own graph: ``draw_graph(x.grad)``.
 
     >>> import autonet as an
@@ -88,13 +102,23 @@ def draw_graph(
     True
     """
     graphviz = _graphviz()
+    traced = {}
+    if len(roots) == 1 and isinstance(roots[0], trace):
+        tr = roots[0]
+        traced = tr.names
+        roots = tuple(tr.outputs)
     for i, r in enumerate(roots):
-        if not isinstance(r, Tensor):
+        if not isinstance(r, (Tensor, Function)):
             raise TypeError(f"draw_graph: root {i} is a {type(r).__name__}, not a Tensor")
     if not roots:
-        raise ValueError("draw_graph: give at least one tensor to draw")
-    names = _parameter_names(params, model)
+        raise ValueError("draw_graph: give at least one tensor (or a trace) to draw")
+    for r in roots:  # a traced graph: the trace knows the names of parameters and inputs
+        noted = record_of(r.grad_fn if isinstance(r, Tensor) else r)
+        if noted is not None:
+            traced = {**noted.names, **traced}
+    names = {**traced, **_parameter_names(params, model)}
     drawer = _Drawer(graphviz, names, model, show_data, show_grad, show_shapes, collapse)
+    drawer.step = step
     dot = graphviz.Digraph(
         "autonet", graph_attr={"rankdir": rankdir, "fontsize": "11", "fontname": "Helvetica"},
         node_attr={"fontname": "Helvetica"}, edge_attr={"arrowsize": "0.7"},
@@ -190,6 +214,8 @@ class _Drawer:
         self.show_shapes = show_shapes
         self.collapse = collapse
         self.values: dict[int, np.ndarray] = {}  # node id -> the value it produced
+        self.step: int | None = None  # draw the backward pass as it stands after this step
+        self.leaf_steps: dict[int, int] = {}  # id(leaf) -> the last step sending it gradient
         self.reached: list[Function] = []  # every operation the walk met, drawn or not
 
     # -- walking -----------------------------------------------------------------------------
@@ -199,7 +225,8 @@ class _Drawer:
         order: list[Function] = []
         leaves: list[Tensor] = []
         seen: set[int] = set()
-        queue = [r.grad_fn if r.grad_fn is not None else r for r in roots]
+        queue = [r.grad_fn if isinstance(r, Tensor) and r.grad_fn is not None else r
+                 for r in roots]  # fmt: skip
         self.reached = []  # every operation, drawn or not (values are computed from them)
         skipped = 0
         i = 0
@@ -255,6 +282,10 @@ class _Drawer:
     def array_text(self, a: Any) -> str:
         if a is None:
             return ""
+        if isinstance(a, Summary):  # what a trace kept: the array, or statistics
+            if a.array is None:
+                return a.stats_text() if self.show_data is not False else ""
+            a = a.array
         a = np.asarray(a)
         show = self.show_data
         if show is False or (show == "auto" and a.size > 16):
@@ -272,17 +303,27 @@ class _Drawer:
             fields.append(_escape(f"data {data}"))
         if self.show_grad and grad is not None:
             text = self.array_text(grad.data if isinstance(grad, Tensor) else grad)
-            fields.append(_escape(f"grad {text}" if text else f"grad {tuple(np.shape(grad))}"))
+            shape = grad.shape if isinstance(grad, Summary) else np.shape(grad)
+            fields.append(_escape(f"grad {text}" if text else f"grad {tuple(shape)}"))
         return "{" + " | ".join(fields or [" "]) + "}"
 
     def leaf_node(self, dot: Any, t: Tensor) -> None:
         name = self.names.get(id(t))
         kind = "param" if name is not None or isinstance(t, Parameter) else "input"
         title = name if name is not None else ("parameter" if kind == "param" else "input")
-        label = self.record(title, t.data, t.grad, t.shape, t.dtype)
-        dot.node(_id(t), label, **STYLES[kind])
+        grad = t.grad
+        if self.step is not None and self.leaf_steps.get(id(t), self.step + 1) > self.step:
+            grad = None  # its gradient is not complete yet at this step
+        label = self.record(title, t.data, grad, t.shape, t.dtype)
+        dot.node(node_id(t), label, **STYLES[kind])
 
     def value_label(self, node: Function, roots: dict[int, Tensor]) -> str:
+        noted = record_of(node)
+        if noted is not None:  # a trace kept its value and the gradient that reached it
+            value, grad = noted.value, noted.grad
+            if self.step is not None and (noted.step is None or noted.step > self.step):
+                grad = None  # not arrived yet at this step
+            return self.record("", value, grad, value.shape, value.dtype)
         t = roots.get(id(node))
         if t is None and node.hooks is not None and node.hooks.retained is not None:
             t = node.hooks.retained()  # the tensor that called retain_grad()
@@ -326,8 +367,14 @@ class _Drawer:
     # -- the whole ---------------------------------------------------------------------------
     def draw(self, dot: Any, roots: tuple[Tensor, ...], max_nodes: int | None) -> None:
         order, leaves, skipped = self.walk(roots, max_nodes)
+        if self.step is not None:  # a leaf's gradient is complete after the last step using it
+            for node in self.reached:
+                noted = record_of(node)
+                for p in node.parents:
+                    if isinstance(p, Tensor) and noted is not None and noted.step is not None:
+                        self.leaf_steps[id(p)] = max(self.leaf_steps.get(id(p), -1), noted.step)
         self.values = self.output_values(order)
-        root_of = {id(r.grad_fn): r for r in roots if r.grad_fn is not None}
+        root_of = {id(r.grad_fn): r for r in roots if isinstance(r, Tensor) and r.grad_fn}
         calls = self.calls(order)
         owner: dict[int, _Call] = {}
         for call in reversed(calls):  # the smallest call containing a node owns it
@@ -356,18 +403,22 @@ class _Drawer:
                     if p is None:
                         self.constant(dot, node, i)
                     elif isinstance(p, Tensor) or id(p) in drawn:
-                        dot.edge(_value_id(p), _id(node))
+                        dot.edge(value_id(p), node_id(node))
                     else:
-                        dot.edge("autonet_note", _id(node), style="dotted")
+                        dot.edge("autonet_note", node_id(node), style="dotted")
         if skipped:
             note = _escape(f"{skipped} more operations not drawn (max_nodes={max_nodes})")
             dot.node("autonet_note", note, **STYLES["note"])
 
     def op_nodes(self, body: list, node: Function, root_of: dict[int, Tensor]) -> None:
+        noted = record_of(node)
+        current = self.step is not None and noted is not None and noted.step == self.step
+        style = STYLES["current"] if current else STYLES["op"]
+
         def draw(g: Any) -> None:
-            g.node(_id(node), _escape(node.label()), **STYLES["op"])
-            g.node(_value_id(node), self.value_label(node, root_of), **STYLES["value"])
-            g.edge(_id(node), _value_id(node))
+            g.node(node_id(node), _escape(node.label()), **style)
+            g.node(value_id(node), self.value_label(node, root_of), **STYLES["value"])
+            g.edge(node_id(node), value_id(node))
 
         body.append(draw)
 
@@ -379,9 +430,9 @@ class _Drawer:
         a = np.asarray(value)
         if a.size > 4:
             return
-        cid = f"{_id(node)}_c{i}"
+        cid = f"{node_id(node)}_c{i}"
         dot.node(cid, _escape(np.array2string(a, precision=4)), **STYLES["const"])
-        dot.edge(cid, _id(node), style="dashed")
+        dot.edge(cid, node_id(node), style="dashed")
 
     def label_calls(self, calls: list[_Call]) -> None:
         for call in calls:
@@ -429,7 +480,7 @@ class _Drawer:
             call = owner.get(id(item))
             if call is not None:
                 return f"call{id(call)}"
-            return _value_id(item) if source else _id(item)
+            return value_id(item) if source else node_id(item)
 
         drawn = {id(n) for n in order}
         edges: list[tuple[str, str]] = []
@@ -451,13 +502,15 @@ class _Drawer:
             draw_item(dot)
 
 
-def _id(obj: Any) -> str:
+def node_id(obj: Any) -> str:
+    """The name of the drawing's node for a leaf tensor or an operation (the ``<title>`` of
+    its group in the SVG that Graphviz makes)."""
     return f"n{id(obj)}"
 
 
-def _value_id(obj: Any) -> str:
+def value_id(obj: Any) -> str:
     """The drawn value an edge starts from: a leaf itself, or the value an operation made."""
-    return _id(obj) if isinstance(obj, Tensor) else f"v{id(obj)}"
+    return node_id(obj) if isinstance(obj, Tensor) else f"v{id(obj)}"
 
 
 def _escape(text: str) -> str:

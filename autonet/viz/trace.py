@@ -1,41 +1,155 @@
-"""Tracing a computation for drawings: which module call each recorded operation belongs to.
+"""Tracing a computation: every value and gradient of its graph, the backward pass step by step,
+and the module call each operation belongs to.
 
-The engine records operations, not modules. Inside ``with an.viz.trace():`` every module call
-is noted (through the module hooks every module offers, :mod:`autonet.nn.hooks`): the module,
-the nodes its inputs came from, and the node of its output. ``draw_graph`` then draws the
-operations of each call inside a box labelled with the module. Outside a trace nothing is
-noted, and a drawing shows the operations alone.
+Inside ``with an.viz.trace() as tr:`` every operation that is recorded keeps, in the trace, the
+value it produced and, once ``backward`` has run, the gradient that reached it and the
+gradients it sent to its inputs. Nothing about the model changes and nothing needs
+``retain_grad``. ``tr.steps`` is the backward pass in order, one step per operation, with the
+local rule that operation applies (the ``dy/dx = ...`` of its primitive's docstring).
+``draw_graph(loss)`` after a traced backward shows data and grad on every node, and
+``draw_graph(tr)`` draws the trace itself.
+
+It is built from public mechanisms only: the engine's :func:`~autonet.engine.function.
+watch_recording` sees each node as it is recorded, node hooks see the gradients, and module
+hooks (:mod:`autonet.nn.hooks`) see the module calls. Outside a trace none of them is in place,
+so nothing costs anything.
 
 >>> import autonet as an
->>> net = an.nn.Sequential(an.nn.Linear(2, 3), an.nn.Tanh())
+>>> x = an.tensor([1.0, -2.0], requires_grad=True)
 >>> with an.viz.trace() as tr:
-...     y = net(an.ones(1, 2))
->>> [type(call.module).__name__ for call in tr.calls]
-['Linear', 'Tanh', 'Sequential']
+...     y = (x * 3).tanh().sum()
+...     y.backward()
+>>> [step.label for step in tr.steps]
+['sum', 'tanh', 'mul']
+>>> tr.steps[1].rule
+'dy/dx = 1 - tanh²x = 1 - y²'
+>>> tr.record_of(y.grad_fn).value.array
+array(-0.00493..., dtype=float32)
 """
 
 from __future__ import annotations
 
 import weakref
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any
 
-from autonet.engine.function import Function
+import numpy as np
+
+from autonet.engine.function import Function, watch_recording
 from autonet.engine.tensor import Tensor
 from autonet.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
 
 _active: ContextVar[trace | None] = ContextVar("autonet_viz_trace", default=None)
-# output node -> the module calls that returned it, innermost first; kept as long as the node
+# What traces noted of nodes, kept as long as the node: its record, and the module calls that
+# returned its output (innermost first).
+_records: weakref.WeakKeyDictionary[Function, NodeRecord] = weakref.WeakKeyDictionary()
 _calls_by_node: weakref.WeakKeyDictionary[Function, list[ModuleCall]] = weakref.WeakKeyDictionary()
 
 
-class ModuleCall(NamedTuple):
-    """One module call seen by a trace: the module, where its tensor inputs came from (their
-    nodes, or the leaf tensors), and the node of its output."""
+@dataclass
+class Summary:
+    """What a trace keeps of one array: the array itself (a copy) when it has at most
+    ``max_elements`` elements, else its shape, dtype and statistics."""
 
-    module: Any
-    inputs: tuple[Any, ...]
-    output: Function
+    shape: tuple[int, ...]
+    dtype: str
+    array: np.ndarray | None
+    min: float
+    mean: float
+    max: float
+    norm: float
+    nans: int
+    infs: int
+
+    @classmethod
+    def of(cls, a: Any, max_elements: int) -> Summary:
+        a = np.asarray(a.data if isinstance(a, Tensor) else a)
+        finite = a[np.isfinite(a)] if a.dtype.kind in "fc" else a
+        stats = [float(f(finite)) if finite.size else float("nan")
+                 for f in (np.min, np.mean, np.max)]  # fmt: skip
+        return cls(
+            shape=tuple(a.shape),
+            dtype=str(a.dtype),
+            array=np.array(a) if a.size <= max_elements else None,
+            min=stats[0],
+            mean=stats[1],
+            max=stats[2],
+            norm=float(np.sqrt(np.sum(np.square(finite, dtype=np.float64)))),
+            nans=int(np.isnan(a).sum()) if a.dtype.kind == "f" else 0,
+            infs=int(np.isinf(a).sum()) if a.dtype.kind == "f" else 0,
+        )
+
+    def stats_text(self) -> str:
+        """``min -1.2 mean 0.03 max 2.4 norm 5.1`` (and NaN/inf counts when there are any)."""
+        text = f"min {self.min:.4g} mean {self.mean:.4g} max {self.max:.4g} norm {self.norm:.4g}"
+        if self.nans:
+            text += f" NaN×{self.nans}"
+        if self.infs:
+            text += f" inf×{self.infs}"
+        return text
+
+
+@dataclass
+class NodeRecord:
+    """What a trace keeps of one recorded operation."""
+
+    node: Function
+    label: str  # "sum(axis=1)"
+    rule: str  # "dy/dx = 1"
+    module: str | None  # the innermost module call it ran in: "layers.2 (Linear)"
+    value: Summary  # the value it produced
+    input_shapes: list[tuple[int, ...] | None]
+    names: dict[int, str]  # the trace's names of tensors (parameters, buffers, "input")
+    grad: Summary | None = None  # the gradient that reached its output in backward
+    input_grads: list[Summary | None] = field(default_factory=list)  # what it sent back
+    step: int | None = None  # its place in tr.steps
+
+
+@dataclass
+class Step:
+    """One step of the backward pass: an operation applies its local rule to the gradient
+    that reached its output and sends a gradient to each input."""
+
+    index: int
+    record: NodeRecord
+
+    @property
+    def label(self) -> str:
+        return self.record.label
+
+    @property
+    def rule(self) -> str:
+        return self.record.rule
+
+    @property
+    def grad_output(self) -> Summary | None:
+        return self.record.grad
+
+    @property
+    def grad_inputs(self) -> list[Summary | None]:
+        return self.record.input_grads
+
+
+class ModuleCall:
+    """One module call seen by a trace: the module, its name in the model (``layers.2``, or
+    ``""`` for the model itself), where its tensor inputs came from (their nodes, or the leaf
+    tensors), and the node of its output."""
+
+    def __init__(self, module: Any, name: str, inputs: tuple[Any, ...], output: Function) -> None:
+        self.module = module
+        self.name = name
+        self.inputs = inputs
+        self.output = output
+
+    def __iter__(self) -> Any:  # (module, inputs, output), as a tuple would give
+        return iter((self.module, self.inputs, self.output))
+
+    @property
+    def path(self) -> str:
+        """``layers.2 (Linear)``, or the class name for the model itself."""
+        kind = type(self.module).__name__
+        return f"{self.name} ({kind})" if self.name else kind
 
 
 def module_calls(node: Function) -> list[ModuleCall]:
@@ -43,20 +157,46 @@ def module_calls(node: Function) -> list[ModuleCall]:
     return _calls_by_node.get(node, [])
 
 
-class trace:
-    """Within this context (in this thread), note every module call so that drawings can
-    group each call's operations (see the module docstring). ``calls`` lists them in the
-    order they returned."""
+def record_of(node: Function) -> NodeRecord | None:
+    """What a trace noted of ``node``, or ``None`` when it was not recorded in a trace."""
+    return _records.get(node)
 
-    def __init__(self) -> None:
+
+def rule_of(node: Function) -> str:
+    """The local rule of a node's primitive, from its docstring: the part after ``;`` of the
+    first line that states it (``y = tanh x;  dy/dx = 1 - y²`` gives ``dy/dx = 1 - y²``)."""
+    doc = type(node).__doc__ or ""
+    text = " ".join(line.strip() for line in doc.strip().split("\n\n")[0].splitlines())
+    if ";" in text:
+        text = text.split(";", 1)[1]
+    return text.strip().rstrip(".")
+
+
+class trace:
+    """Within this context (in this thread), keep every recorded operation's value and, in
+    backward, its gradients; note every module call (see the module docstring).
+
+    ``max_elements``: arrays up to this many elements are kept whole, larger ones as shape,
+    dtype and statistics. ``records`` lists what was kept of each operation in the order they
+    ran, ``steps`` the backward pass, ``calls`` the module calls in the order they returned.
+    """
+
+    def __init__(self, max_elements: int = 10_000) -> None:
+        self.max_elements = max_elements
+        self.records: list[NodeRecord] = []
+        self.steps: list[Step] = []
         self.calls: list[ModuleCall] = []
-        self._entered: list[tuple[Any, ...]] = []  # a stack: the inputs of open calls
+        self.names: dict[int, str] = {}  # id(tensor) -> name: parameters, buffers, "input"
+        self._open: list[tuple[Any, str, tuple[Any, ...]]] = []  # calls not yet returned
+        self._module_names: dict[int, str] = {}  # id(module) -> its name in the model called
         self._handles: list[Any] = []
         self._token: Any = None
 
+    # ---- the context ----------------------------------------------------------------------
     def __enter__(self) -> trace:
         self._token = _active.set(self)
         self._handles = [
+            watch_recording(self._recorded),
             register_module_forward_pre_hook(self._before),
             register_module_forward_hook(self._after),
         ]
@@ -67,17 +207,86 @@ class trace:
             handle.remove()
         _active.reset(self._token)
 
+    # ---- what it notes ---------------------------------------------------------------------
+    def _recorded(self, node: Function, out: Tensor) -> None:
+        if _active.get() is not self:
+            return
+        inputs = node.inputs or ()
+        record = NodeRecord(
+            node=node,
+            label=node.label(),
+            rule=rule_of(node),
+            module=self._current_module(),
+            value=Summary.of(out.data, self.max_elements),
+            input_shapes=[_shape(p, x) for p, x in zip(node.parents, inputs)],
+            names=self.names,
+        )
+        self.records.append(record)
+        _records[node] = record
+        node.register_prehook(lambda grads, r=record: self._arrived(r, grads))
+        node.register_hook(lambda grads_in, grads_out, r=record: self._sent(r, grads_in))
+
+    def _arrived(self, record: NodeRecord, grads: tuple[Any, ...]) -> None:
+        record.grad = Summary.of(grads[0], self.max_elements)
+        record.step = len(self.steps)
+        self.steps.append(Step(len(self.steps), record))
+
+    def _sent(self, record: NodeRecord, grads: tuple[Any, ...]) -> None:
+        record.input_grads = [
+            None if g is None else Summary.of(g, self.max_elements) for g in grads
+        ]
+
+    def _current_module(self) -> str | None:
+        if not self._open:
+            return None
+        module, name, _ = self._open[-1]
+        kind = type(module).__name__
+        return f"{name} ({kind})" if name else kind
+
     def _before(self, module: Any, args: tuple[Any, ...]) -> None:
-        if _active.get() is self:
-            edges = tuple(a.grad_fn or a for a in args if isinstance(a, Tensor))
-            self._entered.append(edges)
+        if _active.get() is not self:
+            return
+        if not self._open:  # the outermost call: name everything inside it
+            self._module_names = {id(m): n for n, m in module.named_modules()}
+            self.names.update({id(p): n for n, p in module.named_parameters()})
+            self.names.update({id(b): n for n, b in module.named_buffers()})
+            for a in args:
+                if isinstance(a, Tensor) and a.grad_fn is None and id(a) not in self.names:
+                    self.names[id(a)] = "input"
+        edges = tuple(a.grad_fn or a for a in args if isinstance(a, Tensor))
+        self._open.append((module, self._module_names.get(id(module), ""), edges))
 
     def _after(self, module: Any, args: tuple[Any, ...], out: Any) -> None:
-        if _active.get() is not self or not self._entered:
+        if _active.get() is not self or not self._open:
             return
-        edges = self._entered.pop()
+        _, name, edges = self._open.pop()
         node = out.grad_fn if isinstance(out, Tensor) else None
         if node is not None:
-            call = ModuleCall(module, edges, node)
+            call = ModuleCall(module, name, edges, node)
             self.calls.append(call)
             _calls_by_node.setdefault(node, []).append(call)
+
+    # ---- reading it ------------------------------------------------------------------------
+    def record_of(self, node: Function) -> NodeRecord | None:
+        """What this trace noted of ``node`` (``None`` if it did not see it)."""
+        found = _records.get(node)
+        return found if found is not None and any(r is found for r in self.records) else None
+
+    @property
+    def outputs(self) -> list[Function]:
+        """The traced operations whose value no other traced operation used (the losses)."""
+        used = {id(p) for r in self.records for p in r.node.parents}
+        return [r.node for r in self.records if id(r.node) not in used]
+
+    def __repr__(self) -> str:
+        return f"<trace: {len(self.records)} operations, {len(self.steps)} backward steps>"
+
+
+def _shape(parent: Any, x: Any) -> tuple[int, ...] | None:
+    """The shape of a node's input: of what it kept, of the leaf, or of the traced value."""
+    if isinstance(parent, Tensor):
+        return tuple(parent.shape)
+    if x is not None and hasattr(x, "shape"):
+        return tuple(x.shape)
+    record = _records.get(parent) if parent is not None else None
+    return record.value.shape if record is not None else None
