@@ -47,6 +47,7 @@ from autonet.engine.ops import *  # noqa: F403  (every operation as a function: 
 from autonet.engine.random import default_generator, manual_seed
 from autonet.engine.tensor import Tensor, as_tensor
 from autonet.io import load, save
+from autonet.viz.anomaly import detect_anomaly
 
 bool = bool_
 

@@ -6,7 +6,7 @@ norm, max pooling, and a linear read-out, trained with a progress bar.
     python examples/digits_cnn.py --epochs 2 --graph cnn.svg
 
 The 8x8 images are read as (N, 1, 8, 8) tensors; 80/20 train/test split with a fixed seed.
-``--graph`` draws the forward graph of one batch, with each layer as a cluster (needs the
+``--graph`` draws the forward graph of one batch, one box per layer (needs the
 ``viz`` extra and Graphviz's ``dot`` program; without them the drawing is skipped with a note).
 """
 
@@ -58,9 +58,10 @@ def draw(model: nn.Module, images: an.Tensor, path: str) -> None:
         from autonet.viz import draw_graph, render, trace
 
         model.eval()
-        with trace():  # notes each module call, so the drawing groups its operations
+        with trace():  # notes each module call (and keeps every value) for the drawing
             out = model(images)
-        path = render(draw_graph(out, model=model), path)
+        # one box per layer (depth=1: the layers inside the model), read top to bottom
+        path = render(draw_graph(out, model=model, depth=1, rankdir="TB"), path)
     except (ImportError, RuntimeError) as e:  # no viz extra, or no `dot` program
         print(f"no drawing: {e}", file=sys.stderr)
         return

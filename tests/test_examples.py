@@ -99,3 +99,22 @@ def test_digits_cnn_reaches_98_percent_and_draws_its_layers(tmp_path):
     drawing = (tmp_path / "cnn.svg").read_text()
     for cluster in ("0: Conv2d(1, 16, 3)", "3: Conv2d(16, 32, 3)", "6: MaxPool2d"):
         assert cluster in drawing
+    width = float(re.search(r'<svg width="([\d.]+)pt"', drawing).group(1))
+    assert width * 96 / 72 <= 2000  # one box per layer, top to bottom
+
+
+def test_backprop_traces_the_neuron_and_the_mlp_and_writes_the_drawings(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    out = run("backprop.py", "--out", str(tmp_path))
+    assert "dL/dx1, dL/dw1, dL/dx2, dL/dw2, dL/db = [-1.5, 1.0, 0.5, 0.0, 0.5]" in out
+    assert re.findall(r"step (\d): (\w+)", out) == [
+        ("0", "tanh"), ("1", "add"), ("2", "add"), ("3", "mul"), ("4", "mul"),
+    ]  # fmt: skip
+    from PIL import Image
+
+    with Image.open(tmp_path / "neuron_backprop.gif") as gif:
+        assert gif.n_frames == 6  # the start and one frame per step
+    for name in ("neuron.svg", "neuron.html", "mlp.svg", "mlp_layers.svg", "mlp.html"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert "grad &#45;1.5" in (tmp_path / "neuron.svg").read_text()  # (SVG writes - as &#45;)

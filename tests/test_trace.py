@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import traced_neuron
 
 import autonet as an
 from autonet.engine.function import Function
@@ -15,24 +16,13 @@ pytest.importorskip("graphviz")
 from autonet.viz import draw_graph
 
 
-def neuron():
-    """micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b)."""
-    x1, x2 = an.tensor(2.0, requires_grad=True), an.tensor(0.0, requires_grad=True)
-    w1, w2 = an.tensor(-3.0, requires_grad=True), an.tensor(1.0, requires_grad=True)
-    b = an.tensor(6.8813735870195432, requires_grad=True)
-    with an.viz.trace() as tr:
-        o = (x1 * w1 + x2 * w2 + b).tanh()
-        o.backward()
-    return tr, o, dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b)
-
-
 def records(dot):
     """The labels of the drawing's record nodes (values and leaves)."""
     return re.findall(r'label="(\{[^"]*\})"', dot.source)
 
 
 def test_the_drawing_of_a_traced_backward_shows_every_value_and_gradient():
-    _, o, params = neuron()
+    _, o, params = traced_neuron()
     drawn = records(draw_graph(o, params=params))
     # five leaves and five operations' values, each with data and grad, no retain_grad
     assert len(drawn) == 10
@@ -43,7 +33,7 @@ def test_the_drawing_of_a_traced_backward_shows_every_value_and_gradient():
 
 
 def test_steps_follow_the_backward_pass_with_the_gradients_and_rules():
-    tr, _, _ = neuron()
+    tr, _, _ = traced_neuron()
     assert [s.label for s in tr.steps] == ["tanh", "add", "add", "mul", "mul"]
     assert [s.index for s in tr.steps] == list(range(5))
     tanh = tr.steps[0]
@@ -68,16 +58,17 @@ def test_a_trace_keeps_large_arrays_as_statistics():
 
 
 def test_draw_graph_of_a_trace_draws_what_it_recorded():
-    tr, _, _ = neuron()
+    tr, _, _ = traced_neuron()
     source = draw_graph(tr).source
     assert source.count("tanh") == 1 and source.count("data 0.7071") == 1
 
 
 def test_a_step_drawing_shows_gradients_only_where_they_arrived():
-    tr, _, params = neuron()
+    tr, _, params = traced_neuron()
     first = draw_graph(tr, step=0, params=params).source
     last = draw_graph(tr, step=len(tr.steps) - 1, params=params).source
-    assert first.count("grad ") == 1 and "#f8a5a5" in first  # tanh's, highlighted
+    # the loss's gradient, and the one tanh sends to its input; tanh highlighted
+    assert first.count("grad ") == 2 and "#f8a5a5" in first
     assert last.count("grad ") == 10
 
 

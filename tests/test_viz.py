@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autonet as an
@@ -225,3 +226,76 @@ def test_graph_example_renders_three_svgs(tmp_path):
     assert result.returncode == 0, result.stderr
     for name in ("scalar", "mlp", "second_order"):
         assert ET.parse(tmp_path / f"{name}.svg").getroot().tag.endswith("svg")
+
+
+# ---- large graphs made readable -------------------------------------------------------------
+
+
+def cnn():
+    an.manual_seed(0)
+    return an.nn.Sequential(
+        an.nn.Conv2d(1, 4, 3, padding=1), an.nn.BatchNorm2d(4), an.nn.ReLU(),
+        an.nn.MaxPool2d(2), an.nn.Flatten(), an.nn.Linear(4 * 4 * 4, 10),
+    )  # fmt: skip
+
+
+def test_depth_draws_each_layer_as_one_box_with_shape_and_parameter_count():
+    model = cnn()
+    with an.viz.trace():
+        loss = an.nn.functional.cross_entropy(model(an.randn(2, 1, 8, 8)), an.tensor([1, 2]))
+        loss.backward()
+    source = draw_graph(loss, model=model, depth=1, rankdir="TB").source
+    boxes = re.findall(r'label="(\d: [^"]*)" [^\]]*shape=box3d', source)
+    assert [b.split("\n")[0] for b in boxes] == [
+        "0: Conv2d(1, 4, 3)", "1: BatchNorm2d(4)", "2: ReLU", "3: MaxPool2d",
+        "4: Flatten(start_dim=1, end_dim=-1)", "5: Linear(64, 10)",
+    ]  # fmt: skip
+    assert "→ (2, 4, 8, 8)\n40 parameters" in boxes[0] and "grad min" in boxes[0]
+    assert "unfold" not in source  # the operations are inside the boxes
+    assert "cluster" in source and "cross_entropy" in source  # the loss, as a group
+
+
+def test_alike_consecutive_calls_fold_into_one_box():
+    net = an.nn.Sequential(*[an.nn.Linear(8, 8) for _ in range(5)], an.nn.Tanh())
+    with an.viz.trace():
+        y = net(an.randn(3, 8)).sum()
+    source = draw_graph(y, depth=1).source
+    assert "0: Linear(8, 8) ×5" in source and "360 parameters" in source
+    assert source.count("Linear(8, 8)") == 1
+
+
+def test_a_tensor_of_more_than_a_few_elements_is_shown_as_statistics():
+    b = an.tensor(np.arange(16.0), requires_grad=True)
+    source = draw_graph((b * 2).sum(), params={"b": b}).source
+    assert "min 0 mean 7.5 max 15 norm 35.21" in source and "[ 0." not in source
+    assert "data [1.]" in draw_graph((an.ones(1, requires_grad=True) * 1).sum()).source
+
+
+def test_the_input_target_loss_and_buffers_are_labelled():
+    net = an.nn.Sequential(an.nn.Linear(2, 3), an.nn.BatchNorm1d(3))
+    net.eval()
+    with an.viz.trace():
+        loss = an.nn.functional.mse_loss(net(an.randn(4, 2)), an.randn(4, 3))
+    source = draw_graph(loss).source
+    for name in (
+        "{input | (4, 2)",
+        "{target | (4, 3)",
+        "{1.running_mean | (1, 3)",
+        "label=mse_loss",
+    ):
+        assert name in source, name
+
+
+def test_the_cnn_example_drawing_reads_top_to_bottom_within_2000_pixels(tmp_path):
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    model = cnn()
+    model.eval()
+    with an.viz.trace():
+        out = model(an.randn(4, 1, 8, 8))
+    dot = draw_graph(out, model=model, depth=1, rankdir="TB")
+    assert "rankdir=TB" in dot.source
+    svg = render(dot, tmp_path / "cnn.svg")
+    width, height = (float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"',
+                                                  svg.read_text()).groups())  # fmt: skip
+    assert width * 96 / 72 <= 2000 and height > 0

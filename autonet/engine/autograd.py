@@ -316,7 +316,10 @@ def _before_backward(node: Function, g: Any, create_graph: bool, wanted: dict[An
 def _post_hooks(node: Function, grads: Any, inputs: Any, g: Any, create_graph: bool) -> Any:
     """A node's hooks after its backward: they see each input's gradient in its input's shape,
     and may replace them."""
-    fitted = [gi if gi is None or x is None else _fitted(gi, x) for gi, x in zip(grads, inputs)]
+    fitted = [
+        None if not need or gi is None else gi if x is None else _fitted(gi, x)
+        for gi, x, need in zip(grads, inputs, node.needs_input_grad)
+    ]  # (None for an input that needs no gradient, as in PyTorch)
     wrapped = tuple(_as_tensor(gi) for gi in fitted)
     changed = run_grad_hooks(node.hooks.post, wrapped, (_as_tensor(g),))
     return tuple(_as_array(gi, create_graph) for gi in changed)

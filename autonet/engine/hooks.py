@@ -13,13 +13,16 @@ the gradient is kept for ``retain_grad()``, then the node's pre-hooks.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+F = TypeVar("F", bound=Callable[..., Any])
 _next_id = itertools.count().__next__
 
 
@@ -131,3 +134,55 @@ def _same_shape(fn: Any, old: Any, new: Any) -> None:
 
 def _name(fn: Any) -> str:
     return repr(getattr(fn, "__qualname__", fn))
+
+
+# ---- named composite operations: what a drawing can show as one labelled group ------------
+
+# watcher(name, arguments) -> a function called with the result (or None when it raised)
+_composite_watchers: dict[int, Callable[[str, dict[str, Any]], Any]] = {}
+
+
+def watch_composites(watcher: Callable[[str, dict[str, Any]], Any]) -> RemovableHandle:
+    """Call ``watcher(name, arguments)`` when a function marked :func:`composite` is called
+    (its arguments by parameter name); what it returns, if not None, is called with the
+    function's result when it returns (with ``None`` if it raised). ``autonet.viz.trace``
+    uses this to draw a loss computed by ``mse_loss`` as one group, its target labelled."""
+    return RemovableHandle(_composite_watchers).add(watcher)
+
+
+def composite(name: str) -> Callable[[F], F]:
+    """Mark a function made of several operations (a loss, say) as one named operation that
+    watchers can see (:func:`watch_composites`). Unwatched, a call costs one test.
+
+    >>> import autonet as an
+    >>> @composite("double")
+    ... def double(x):
+    ...     return x + x
+    >>> seen = []
+    >>> with watch_composites(lambda name, args: seen.append((name, sorted(args)))):
+    ...     _ = double(an.ones(2))
+    >>> seen
+    [('double', ['x'])]
+    """
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not _composite_watchers:
+                return fn(*args, **kwargs)
+            arguments = dict(signature.bind(*args, **kwargs).arguments)
+            finish = [w(name, arguments) for w in list(_composite_watchers.values())]
+            result = None
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                for done in reversed(finish):
+                    if done is not None:
+                        done(result)
+            return result
+
+        return call  # type: ignore[return-value]
+
+    return decorate

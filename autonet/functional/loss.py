@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from autonet.engine.hooks import composite
 from autonet.engine.ops import log_softmax, maximum, softmax_cross_entropy, softplus, where
 from autonet.engine.tensor import Tensor, as_tensor
 
@@ -49,6 +50,7 @@ def _pair(op: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:
     return input, target
 
 
+@composite("mse_loss")
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean of (input - target)².
 
@@ -61,6 +63,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce("mse_loss", d * d, reduction)
 
 
+@composite("l1_loss")
 def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean absolute error: mean of |input - target|.
 
@@ -72,6 +75,7 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce("l1_loss", (input - target).abs(), reduction)
 
 
+@composite("huber_loss")
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """½d² where |d| < delta, else delta·(|d| - ½delta), with d = input - target: quadratic near
     zero, linear (robust to outliers) beyond.
@@ -99,6 +103,7 @@ def _log_clamped(p: Tensor) -> Tensor:
     return maximum(where(p > 0, p.clip(min=tiny).log(), -100.0), -100.0)
 
 
+@composite("binary_cross_entropy")
 def binary_cross_entropy(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
@@ -117,6 +122,7 @@ def binary_cross_entropy(
     return _reduce("binary_cross_entropy", loss, reduction)
 
 
+@composite("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Tensor:
@@ -139,6 +145,7 @@ def binary_cross_entropy_with_logits(
     return _reduce("binary_cross_entropy_with_logits", loss, reduction)
 
 
+@composite("nll_loss")
 def nll_loss(
     input: Any,
     target: Any,
@@ -161,6 +168,7 @@ def nll_loss(
                          reduction, 0.0)  # fmt: skip
 
 
+@composite("cross_entropy")
 def cross_entropy(
     input: Any,
     target: Any,

@@ -2,7 +2,10 @@
 training (matplotlib). Needs the ``viz`` and ``plot`` extras: ``pip install 'autonet[viz,plot]'``.
 """
 
+from autonet.viz.animate import animate_backward
+from autonet.viz.anomaly import detect_anomaly
 from autonet.viz.graph import describe_module, draw_graph, render
+from autonet.viz.html import to_html
 from autonet.viz.model import draw_model
 from autonet.viz.plot import (
     animate_training,
@@ -14,6 +17,7 @@ from autonet.viz.plot import (
 from autonet.viz.trace import trace
 
 __all__ = [
-    "animate_training", "describe_module", "draw_graph", "draw_model", "plot_decision_boundary",
-    "plot_gradient_flow", "plot_history", "plot_surface", "render", "trace",
+    "animate_backward", "animate_training", "describe_module", "detect_anomaly", "draw_graph",
+    "draw_model", "plot_decision_boundary", "plot_gradient_flow", "plot_history", "plot_surface",
+    "render", "to_html", "trace",
 ]  # fmt: skip

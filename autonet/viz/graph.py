@@ -18,7 +18,7 @@ import numpy as np
 from autonet.engine.function import Function
 from autonet.engine.tensor import Tensor
 from autonet.nn.parameter import Parameter
-from autonet.viz.trace import Summary, module_calls, record_of, trace
+from autonet.viz.trace import Summary, module_calls, name_of, record_of, trace
 
 __all__ = ["draw_graph", "render"]
 
@@ -28,12 +28,18 @@ INSTALL_DOT = (
     "'conda install graphviz'. The DOT text is still available as graph.source."
 )
 
+# Arrays with more elements than this are shown as statistics (min, mean, max, norm).
+INLINE_ELEMENTS = 6
+# Names a trace gives to leaves that are data, not learned: drawn in the inputs' colour.
+LEAF_ROLES = ("input", "target")
+
 # The looks: one style per kind of node.
 STYLES = {
     "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#fde2b0", "fontsize": "11"},
     "value": {"shape": "record", "style": "filled", "fillcolor": "#f4f4f4", "fontsize": "10"},
     "input": {"shape": "record", "style": "filled", "fillcolor": "#d5e8d4", "fontsize": "10"},
     "param": {"shape": "record", "style": "filled", "fillcolor": "#cfe2f3", "fontsize": "10"},
+    "buffer": {"shape": "record", "style": "filled", "fillcolor": "#e8e8f4", "fontsize": "10"},
     "const": {"shape": "plaintext", "fontsize": "10", "fontcolor": "#666666"},
     "module": {"shape": "box3d", "style": "filled", "fillcolor": "#e1d5e7", "fontsize": "11"},
     "note": {"shape": "note", "style": "filled", "fillcolor": "#fff2cc", "fontsize": "10"},
@@ -69,6 +75,7 @@ def draw_graph(
     max_nodes: int | None = None,
     collapse: bool = False,
     step: int | None = None,
+    depth: int | None = None,
 ) -> Any:
     """The graph that computed ``roots`` as a ``graphviz.Digraph``.
 
@@ -83,8 +90,15 @@ def draw_graph(
     - Operations recorded inside a module's ``forward`` during ``with an.viz.trace():`` sit in
       a box labelled like ``0: Linear(2, 4)``, nested as the modules are; ``collapse=True``
       draws one node per innermost module call instead.
+    - ``depth=N``: module calls nested deeper than N (the model's own call is at depth 0) are
+      drawn as one box each: the module, its parameter count and output shape (and, when
+      traced, statistics of its value and gradient); consecutive calls of alike modules, each
+      taking the previous one's output, fold into one box marked ``×n``.
     - ``max_nodes``: draw at most this many operations, nearest the roots first, and say
       how many were left out.
+    - Values with more than a few elements are shown as shape and statistics (``"auto"``);
+      leaves a trace named are labelled ``input``, ``target``, or by their parameter or
+      buffer name.
 
     - A trace (``with an.viz.trace() as tr:``) is drawn with ``draw_graph(tr)``; a graph it
       recorded shows every operation's value and, after a traced backward, its gradient.
@@ -116,9 +130,11 @@ def draw_graph(
         noted = record_of(r.grad_fn if isinstance(r, Tensor) else r)
         if noted is not None:
             traced = {**noted.names, **traced}
-    names = {**traced, **_parameter_names(params, model)}
-    drawer = _Drawer(graphviz, names, model, show_data, show_grad, show_shapes, collapse)
+    given = _parameter_names(params, model)
+    names = {**traced, **given}
+    drawer = _Drawer(graphviz, names, model, show_data, show_grad, show_shapes, collapse, depth)
     drawer.step = step
+    drawer.param_ids = set(given)
     dot = graphviz.Digraph(
         "autonet", graph_attr={"rankdir": rankdir, "fontsize": "11", "fontname": "Helvetica"},
         node_attr={"fontname": "Helvetica"}, edge_attr={"arrowsize": "0.7"},
@@ -192,20 +208,35 @@ def describe_module(module: Any) -> str:
 
 
 class _Call:
-    """One recorded module call: its module, output node, and the nodes inside it."""
+    """One traced call (of a module, or a named composite operation such as ``mse_loss``):
+    its output node, where its inputs came from, the drawn items inside it (operations,
+    and a module's own parameters), and its place among the others."""
 
-    def __init__(self, module: Any, output: Function, edges: tuple[Any, ...]) -> None:
-        self.module = module
+    def __init__(self, module: Any, name: str, output: Function, edges: tuple[Any, ...]) -> None:
+        self.module = module  # None for a composite operation
+        self.name = name
         self.output = output
         self.stops = {id(e) for e in edges}
         self.members: set[int] = set()
         self.parent: _Call | None = None
         self.children: list[_Call] = []
+        self.level = 0  # how many calls it sits in
+        self.label = name
+
+    def parameters(self) -> list[Tensor]:
+        return list(self.module.parameters()) if self.module is not None else []
+
+    def signature(self) -> tuple[Any, ...]:
+        """What makes two calls look alike (for folding repeats): the kind and the shapes."""
+        kind = type(self.module).__name__ if self.module is not None else self.name
+        return (kind, describe_module(self.module) if self.module is not None else "",
+                tuple(p.shape for p in self.parameters()))  # fmt: skip
 
 
 class _Drawer:
     def __init__(self, graphviz: Any, names: dict[int, str], model: Any, show_data: Any,
-                 show_grad: bool, show_shapes: bool, collapse: bool) -> None:  # fmt: skip
+                 show_grad: bool, show_shapes: bool, collapse: bool,
+                 depth: int | None = None) -> None:  # fmt: skip
         self.graphviz = graphviz
         self.names = names
         self.module_names = {id(m): n for n, m in model.named_modules()} if model else {}
@@ -213,46 +244,30 @@ class _Drawer:
         self.show_grad = show_grad
         self.show_shapes = show_shapes
         self.collapse = collapse
+        self.depth = depth
+        self.param_ids: set[int] = set()  # tensors named as parameters (not buffers)
         self.values: dict[int, np.ndarray] = {}  # node id -> the value it produced
         self.step: int | None = None  # draw the backward pass as it stands after this step
-        self.leaf_steps: dict[int, int] = {}  # id(leaf) -> the last step sending it gradient
+        self.ready: dict[int, int] = {}  # id(leaf or node) -> the step completing its gradient
         self.reached: list[Function] = []  # every operation the walk met, drawn or not
 
     # -- walking -----------------------------------------------------------------------------
     def walk(self, roots: Iterable[Tensor], max_nodes: int | None) -> tuple[list, list, int]:
         """The operation nodes (nearest the roots first, at most ``max_nodes``), the leaves
         reached, and how many operations were left out."""
-        order: list[Function] = []
-        leaves: list[Tensor] = []
-        seen: set[int] = set()
-        queue = [r.grad_fn if isinstance(r, Tensor) and r.grad_fn is not None else r
-                 for r in roots]  # fmt: skip
-        self.reached = []  # every operation, drawn or not (values are computed from them)
-        skipped = 0
-        i = 0
-        while i < len(queue):
-            item = queue[i]
-            i += 1
-            if id(item) in seen:
-                continue
-            seen.add(id(item))
-            if isinstance(item, Tensor):
-                leaves.append(item)
-                continue
-            self.reached.append(item)
-            if max_nodes is not None and len(order) >= max_nodes:
-                skipped += 1  # not drawn, but counted (and walked past) for the note
-            else:
-                order.append(item)
-            queue.extend(p for p in item.parents if p is not None)
+        self.reached, leaves = reachable(roots)  # every operation (values are made from them)
+        order = self.reached if max_nodes is None else self.reached[:max_nodes]
+        skipped = len(self.reached) - len(order)
         if skipped:
             leaves = [t for t in leaves if any(t is p for n in order for p in n.parents)]
         return order, leaves, skipped
 
     def calls(self, order: list[Function]) -> list[_Call]:
-        """The module calls among the drawn nodes, with their members and nesting."""
+        """The traced calls among the drawn nodes, with their members and nesting."""
         found = [
-            _Call(module, node, edges) for node in order for module, edges, _ in module_calls(node)
+            _Call(call.module, call.name, node, call.inputs)
+            for node in order
+            for call in module_calls(node)
         ]
         drawn = {id(n) for n in order}
         for call in found:
@@ -265,7 +280,7 @@ class _Drawer:
                 if isinstance(item, Function):
                     stack.extend(p for p in item.parents if p is not None)
             # a module's own parameters belong in its box
-            for p in call.module.parameters():
+            for p in call.parameters():
                 call.members.add(id(p))
         found.sort(key=lambda c: (len(c.members), c.output.seq))
         for i, call in enumerate(found):
@@ -276,6 +291,10 @@ class _Drawer:
                     break
         for call in found:
             call.children.sort(key=lambda c: c.output.seq)  # in the order they ran
+            outer = call.parent
+            while outer is not None:
+                call.level += 1
+                outer = outer.parent
         return found
 
     # -- labels ------------------------------------------------------------------------------
@@ -288,8 +307,10 @@ class _Drawer:
             a = a.array
         a = np.asarray(a)
         show = self.show_data
-        if show is False or (show == "auto" and a.size > 16):
+        if show is False:
             return ""
+        if show == "auto" and a.size > INLINE_ELEMENTS:  # shape and statistics, not the array
+            return Summary.of(a, 0).stats_text() if a.size and a.dtype.kind in "fiub" else ""
         text = np.array2string(a, precision=4, suppress_small=True, threshold=16, edgeitems=2,
                                max_line_width=60)  # fmt: skip
         return text.replace("\n", " ")
@@ -308,11 +329,14 @@ class _Drawer:
         return "{" + " | ".join(fields or [" "]) + "}"
 
     def leaf_node(self, dot: Any, t: Tensor) -> None:
-        name = self.names.get(id(t))
-        kind = "param" if name is not None or isinstance(t, Parameter) else "input"
+        name = name_of(t, self.names)
+        if isinstance(t, Parameter) or (name is not None and name not in LEAF_ROLES):
+            kind = "param" if isinstance(t, Parameter) or id(t) in self.param_ids else "buffer"
+        else:
+            kind = "input"  # an input, a target, or a tensor the drawing cannot name
         title = name if name is not None else ("parameter" if kind == "param" else "input")
         grad = t.grad
-        if self.step is not None and self.leaf_steps.get(id(t), self.step + 1) > self.step:
+        if self.step is not None and self.ready.get(id(t), self.step + 1) > self.step:
             grad = None  # its gradient is not complete yet at this step
         label = self.record(title, t.data, grad, t.shape, t.dtype)
         dot.node(node_id(t), label, **STYLES[kind])
@@ -321,8 +345,8 @@ class _Drawer:
         noted = record_of(node)
         if noted is not None:  # a trace kept its value and the gradient that reached it
             value, grad = noted.value, noted.grad
-            if self.step is not None and (noted.step is None or noted.step > self.step):
-                grad = None  # not arrived yet at this step
+            if self.step is not None and self.ready.get(id(node), -1) > self.step:
+                grad = None  # not complete yet at this step
             return self.record("", value, grad, value.shape, value.dtype)
         t = roots.get(id(node))
         if t is None and node.hooks is not None and node.hooks.retained is not None:
@@ -367,48 +391,121 @@ class _Drawer:
     # -- the whole ---------------------------------------------------------------------------
     def draw(self, dot: Any, roots: tuple[Tensor, ...], max_nodes: int | None) -> None:
         order, leaves, skipped = self.walk(roots, max_nodes)
-        if self.step is not None:  # a leaf's gradient is complete after the last step using it
-            for node in self.reached:
-                noted = record_of(node)
-                for p in node.parents:
-                    if isinstance(p, Tensor) and noted is not None and noted.step is not None:
-                        self.leaf_steps[id(p)] = max(self.leaf_steps.get(id(p), -1), noted.step)
+        if self.step is not None:
+            self.ready = gradient_ready(self.reached)
         self.values = self.output_values(order)
         root_of = {id(r.grad_fn): r for r in roots if isinstance(r, Tensor) and r.grad_fn}
         calls = self.calls(order)
-        owner: dict[int, _Call] = {}
-        for call in reversed(calls):  # the smallest call containing a node owns it
+        self.label_calls(calls)
+        boxes = self.boxes(calls)
+        leader = self.fold(boxes)  # id(box) -> the box it is drawn in (itself, or its fold)
+        box_of: dict[int, _Call] = {}  # id(item) -> the box it is drawn inside
+        for box in sorted(boxes, key=lambda c: -len(c.members)):  # (inner boxes win)
+            for member in box.members:
+                box_of[member] = leader[id(box)]
+        # the calls drawn as clusters: those above the boxes (none with collapse=True)
+        open_calls = [c for c in calls if self.depth is None or c.level < self.depth]
+        if self.collapse and self.depth is None:
+            open_calls = []  # one flat drawing of boxes and operations
+        owner: dict[int, _Call] = {}  # id(item) -> the smallest open call it is drawn in
+        for call in sorted(open_calls, key=lambda c: -len(c.members)):
             for member in call.members:
                 owner[member] = call
-        self.label_calls(calls)
 
-        if self.collapse:
-            self.draw_collapsed(dot, order, leaves, owner, root_of)
-        else:
-            bodies: dict[int, Any] = {}  # id(call) -> list of (callable drawing into a graph)
-            for node in order:
+        bodies: dict[int, list] = {}  # id(call) -> what is drawn inside it (None: outside all)
+        for node in order:
+            if id(node) not in box_of:
                 self.op_nodes(bodies.setdefault(id(owner.get(id(node))), []), node, root_of)
-            for t in leaves:
+        for t in leaves:
+            if id(t) not in box_of:
                 bodies.setdefault(id(owner.get(id(t))), []).append(
                     lambda g, t=t: self.leaf_node(g, t)
                 )
-            for draw_item in bodies.get(id(None), []):
-                draw_item(dot)
-            for call in calls:
-                if call.parent is None:
-                    self.cluster(dot, call, bodies)
-            drawn = {id(n) for n in order}
-            for node in order:
-                for i, p in enumerate(node.parents):
-                    if p is None:
+        shown = {id(b): b for b in leader.values()}
+        for box in shown.values():
+            bodies.setdefault(id(owner.get(id(box.output))), []).append(
+                lambda g, box=box: self.box_node(g, box, leader)
+            )
+        for draw_item in bodies.get(id(None), []):
+            draw_item(dot)
+        for call in open_calls:
+            if call.parent is None or id(call.parent) not in {id(c) for c in open_calls}:
+                self.cluster(dot, call, bodies, open_calls)
+
+        drawn = {id(n) for n in order}
+
+        def source(item: Any) -> str:
+            box = box_of.get(id(item))
+            return f"call{id(box)}" if box is not None else value_id(item)
+
+        edges: list[tuple[str, str, dict[str, str]]] = []
+        for node in order:
+            target = f"call{id(box_of[id(node)])}" if id(node) in box_of else node_id(node)
+            for i, p in enumerate(node.parents):
+                if p is None:
+                    if id(node) not in box_of:
                         self.constant(dot, node, i)
-                    elif isinstance(p, Tensor) or id(p) in drawn:
-                        dot.edge(value_id(p), node_id(node))
-                    else:
-                        dot.edge("autonet_note", node_id(node), style="dotted")
+                    continue
+                if not (isinstance(p, Tensor) or id(p) in drawn):
+                    edge = ("autonet_note", target, {"style": "dotted"})
+                else:
+                    edge = (source(p), target, {})
+                if edge[0] != edge[1] and edge not in edges:
+                    edges.append(edge)
+        for tail, head, attrs in edges:
+            dot.edge(tail, head, **attrs)
         if skipped:
             note = _escape(f"{skipped} more operations not drawn (max_nodes={max_nodes})")
             dot.node("autonet_note", note, **STYLES["note"])
+
+    def boxes(self, calls: list[_Call]) -> list[_Call]:
+        """The calls drawn as one node each: those at ``depth`` (with ``depth=N``), or the
+        innermost module calls (with ``collapse=True``)."""
+        if self.depth is not None:
+            return [c for c in calls if c.level == self.depth]
+        if self.collapse:
+            return [c for c in calls if not c.children]
+        return []
+
+    def fold(self, boxes: list[_Call]) -> dict[int, _Call]:
+        """Each box's leader: itself, or the first of a run of alike boxes in which each one
+        takes only the previous one's output (drawn as one box marked ``×n``)."""
+        leader: dict[int, _Call] = {}
+        self.repeats: dict[int, list[_Call]] = {}
+        by_output = {id(b.output): b for b in boxes}
+        for box in sorted(boxes, key=lambda b: b.output.seq):
+            previous = [by_output[s] for s in box.stops if s in by_output]
+            if (len(box.stops) == 1 and len(previous) == 1
+                    and previous[0].signature() == box.signature()
+                    and previous[0].parent is box.parent):  # fmt: skip
+                first = leader[id(previous[0])]
+                leader[id(box)] = first
+                self.repeats[id(first)].append(box)
+            else:
+                leader[id(box)] = box
+                self.repeats[id(box)] = [box]
+        return leader
+
+    def box_node(self, dot: Any, box: _Call, leader: dict[int, _Call]) -> None:
+        """One box for a call (or a run of alike calls): what it is, its output's shape,
+        its parameter count and, when traced, statistics of its value and gradient."""
+        run = self.repeats.get(id(box), [box])
+        last = run[-1]
+        count = sum(p.size for call in run for p in call.parameters())
+        lines = [box.label + (f" ×{len(run)}" if len(run) > 1 else "")]
+        noted = record_of(last.output)
+        out = noted.value if noted is not None else self.values.get(id(last.output))
+        if out is not None:
+            lines.append(f"→ {tuple(out.shape)}")
+        if count:
+            lines.append(f"{count:,} parameters")
+        if noted is not None and self.show_data is not False:
+            lines.append(f"value {self.array_text(noted.value)}")
+            if self.show_grad and noted.grad is not None:
+                grad = noted.grad
+                if self.step is None or self.ready.get(id(last.output), -1) <= self.step:
+                    lines.append(f"grad {self.array_text(grad)}")
+        dot.node(f"call{id(box)}", _escape("\n".join(lines)), **STYLES["module"])
 
     def op_nodes(self, body: list, node: Function, root_of: dict[int, Tensor]) -> None:
         noted = record_of(node)
@@ -436,7 +533,9 @@ class _Drawer:
 
     def label_calls(self, calls: list[_Call]) -> None:
         for call in calls:
-            name = self.module_names.get(id(call.module))
+            if call.module is None:  # a composite operation: its name (mse_loss)
+                continue
+            name = self.module_names.get(id(call.module)) or call.name
             if name:
                 name = name.rsplit(".", 1)[-1]
             elif call.parent is not None:
@@ -445,61 +544,52 @@ class _Drawer:
             text = describe_module(call.module)
             call.label = f"{name}: {text}" if name else text
 
-    def cluster(self, dot: Any, call: _Call, bodies: dict[int, Any]) -> None:
+    def cluster(self, dot: Any, call: _Call, bodies: dict[int, Any], open_calls: list) -> None:
         with dot.subgraph(name=f"cluster_{id(call)}") as sub:
             sub.attr(label=_escape(call.label), style="rounded,dashed", color="#7e6a9e",
                      fontcolor="#4b3b6b")  # fmt: skip
             for draw_item in bodies.get(id(call), []):
                 draw_item(sub)
             for child in call.children:
-                self.cluster(sub, child, bodies)
+                if any(child is c for c in open_calls):
+                    self.cluster(sub, child, bodies, open_calls)
 
-    def draw_collapsed(self, dot: Any, order: list[Function], leaves: list[Tensor],
-                       owner: dict[int, _Call], root_of: dict[int, Tensor]) -> None:  # fmt: skip
-        """One node per innermost module call; operations outside modules as they are."""
-        drawn_calls: set[int] = set()
-        for node in order:
-            call = owner.get(id(node))
-            if call is None:
-                self.op_nodes_into(dot, node, root_of)
-            elif id(call) not in drawn_calls:
-                drawn_calls.add(id(call))
-                out = self.values.get(id(call.output))
-                count = sum(p.size for p in call.module.parameters())
-                lines = [call.label]
-                if out is not None:
-                    lines.append(f"→ {tuple(out.shape)}")
-                if count:
-                    lines.append(f"{count:,} parameters")
-                dot.node(f"call{id(call)}", _escape("\n".join(lines)), **STYLES["module"])
-        for t in leaves:
-            if id(t) not in owner:
-                self.leaf_node(dot, t)
 
-        def end(item: Any, source: bool) -> str:
-            call = owner.get(id(item))
-            if call is not None:
-                return f"call{id(call)}"
-            return value_id(item) if source else node_id(item)
+def reachable(roots: Iterable[Any]) -> tuple[list[Function], list[Tensor]]:
+    """The operations behind ``roots`` (tensors or nodes), nearest the roots first (a walk
+    breadth first, each once), and the leaf tensors they reach."""
+    order: list[Function] = []
+    leaves: list[Tensor] = []
+    seen: set[int] = set()
+    queue = [r.grad_fn if isinstance(r, Tensor) and r.grad_fn is not None else r for r in roots]
+    i = 0
+    while i < len(queue):
+        item = queue[i]
+        i += 1
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Tensor):
+            leaves.append(item)
+        else:
+            order.append(item)
+            queue.extend(p for p in item.parents if p is not None)
+    return order, leaves
 
-        drawn = {id(n) for n in order}
-        edges: list[tuple[str, str]] = []
-        for node in order:
-            for p in node.parents:
-                if p is None or not (isinstance(p, Tensor) or id(p) in drawn):
-                    continue
-                inside = owner.get(id(p)) is not None and owner.get(id(p)) is owner.get(id(node))
-                edge = (end(p, True), end(node, False))
-                if not inside and edge not in edges:
-                    edges.append(edge)
-        for source, target in edges:
-            dot.edge(source, target)
 
-    def op_nodes_into(self, dot: Any, node: Function, root_of: dict[int, Tensor]) -> None:
-        body: list = []
-        self.op_nodes(body, node, root_of)
-        for draw_item in body:
-            draw_item(dot)
+def gradient_ready(nodes: Iterable[Function]) -> dict[int, int]:
+    """For each value a traced backward pass reached (by the id of its node, or of the leaf),
+    the step after which its gradient is complete: the last of ``tr.steps`` that sends it a
+    share. (The loss's own gradient is there from the start: it has none.)"""
+    ready: dict[int, int] = {}
+    for node in nodes:
+        noted = record_of(node)
+        if noted is None or noted.step is None:
+            continue
+        for p in node.parents:
+            if p is not None:
+                ready[id(p)] = max(ready.get(id(p), -1), noted.step)
+    return ready
 
 
 def node_id(obj: Any) -> str:

@@ -37,7 +37,10 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.function import Function, watch_recording
+from autonet.engine.grad_mode import grad_enabled
+from autonet.engine.hooks import watch_composites
 from autonet.engine.tensor import Tensor
+from autonet.engine.versions import owner
 from autonet.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
 
 _active: ContextVar[trace | None] = ContextVar("autonet_viz_trace", default=None)
@@ -132,9 +135,11 @@ class Step:
 
 
 class ModuleCall:
-    """One module call seen by a trace: the module, its name in the model (``layers.2``, or
-    ``""`` for the model itself), where its tensor inputs came from (their nodes, or the leaf
-    tensors), and the node of its output."""
+    """One call seen by a trace: of a module, or of a named composite operation such as
+    ``mse_loss`` (``module`` is then ``None``). ``name`` is the module's name in the model
+    (``layers.2``, or ``""`` for the model itself) or the operation's name; ``inputs`` are
+    where its tensor inputs came from (their nodes, or the leaf tensors); ``output`` is the
+    node of its output."""
 
     def __init__(self, module: Any, name: str, inputs: tuple[Any, ...], output: Function) -> None:
         self.module = module
@@ -147,7 +152,10 @@ class ModuleCall:
 
     @property
     def path(self) -> str:
-        """``layers.2 (Linear)``, or the class name for the model itself."""
+        """``layers.2 (Linear)``, the class name for the model itself, or the operation's
+        name (``mse_loss``)."""
+        if self.module is None:
+            return self.name
         kind = type(self.module).__name__
         return f"{self.name} ({kind})" if self.name else kind
 
@@ -178,15 +186,25 @@ class trace:
 
     ``max_elements``: arrays up to this many elements are kept whole, larger ones as shape,
     dtype and statistics. ``records`` lists what was kept of each operation in the order they
-    ran, ``steps`` the backward pass, ``calls`` the module calls in the order they returned.
+    ran, ``steps`` the backward pass, ``calls`` the module calls (and calls of named composite
+    operations such as ``mse_loss``) in the order they returned.
+
+    ``record_inputs``: operations on a model's input are recorded only if it requires grad;
+    so that the drawing starts from the input itself (not, say, the unfolded image of a
+    convolution), the outermost module call gets, in place of an input that needs no
+    gradient, a leaf on the same memory that does (its gradient is computed and dropped).
     """
 
-    def __init__(self, max_elements: int = 10_000) -> None:
+    def __init__(self, max_elements: int = 10_000, record_inputs: bool = True) -> None:
         self.max_elements = max_elements
+        self.record_inputs = record_inputs
         self.records: list[NodeRecord] = []
         self.steps: list[Step] = []
         self.calls: list[ModuleCall] = []
-        self.names: dict[int, str] = {}  # id(tensor) -> name: parameters, buffers, "input"
+        # id(tensor) -> name: parameters, buffers, "input", "target"; also, for a buffer, the
+        # id of its memory (see name_of), so that a view of it (a reshaped running mean) is
+        # named too
+        self.names: dict[int, str] = {}
         self._open: list[tuple[Any, str, tuple[Any, ...]]] = []  # calls not yet returned
         self._module_names: dict[int, str] = {}  # id(module) -> its name in the model called
         self._handles: list[Any] = []
@@ -199,6 +217,7 @@ class trace:
             watch_recording(self._recorded),
             register_module_forward_pre_hook(self._before),
             register_module_forward_hook(self._after),
+            watch_composites(self._composite),
         ]
         return self
 
@@ -237,34 +256,62 @@ class trace:
         ]
 
     def _current_module(self) -> str | None:
-        if not self._open:
-            return None
-        module, name, _ = self._open[-1]
-        kind = type(module).__name__
-        return f"{name} ({kind})" if name else kind
+        """The path of the innermost module call open now (``layers.2 (Linear)``)."""
+        for module, name, _ in reversed(self._open):
+            if module is not None:
+                kind = type(module).__name__
+                return f"{name} ({kind})" if name else kind
+        return None
 
-    def _before(self, module: Any, args: tuple[Any, ...]) -> None:
+    def _before(self, module: Any, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if _active.get() is not self:
-            return
-        if not self._open:  # the outermost call: name everything inside it
+            return None
+        changed = None
+        if not any(m is not None for m, _, _ in self._open):  # the outermost module call
             self._module_names = {id(m): n for n, m in module.named_modules()}
             self.names.update({id(p): n for n, p in module.named_parameters()})
-            self.names.update({id(b): n for n, b in module.named_buffers()})
+            for n, b in module.named_buffers():  # a buffer, and what is made of its memory
+                self.names[id(b)] = n
+                self.names[_block(b)] = n
+            if self.record_inputs and grad_enabled():
+                args = changed = tuple(_recordable(a) for a in args)
             for a in args:
                 if isinstance(a, Tensor) and a.grad_fn is None and id(a) not in self.names:
                     self.names[id(a)] = "input"
         edges = tuple(a.grad_fn or a for a in args if isinstance(a, Tensor))
         self._open.append((module, self._module_names.get(id(module), ""), edges))
+        return changed
 
     def _after(self, module: Any, args: tuple[Any, ...], out: Any) -> None:
         if _active.get() is not self or not self._open:
             return
-        _, name, edges = self._open.pop()
+        self._close(out)
+
+    def _close(self, out: Any) -> None:
+        module, name, edges = self._open.pop()
         node = out.grad_fn if isinstance(out, Tensor) else None
         if node is not None:
             call = ModuleCall(module, name, edges, node)
             self.calls.append(call)
             _calls_by_node.setdefault(node, []).append(call)
+
+    def _composite(self, name: str, arguments: dict[str, Any]) -> Any:
+        """A named composite operation (``mse_loss``) begins: its operations form a group,
+        and its ``target`` is labelled as such."""
+        if _active.get() is not self:
+            return None
+        target = arguments.get("target")
+        if isinstance(target, Tensor) and target.grad_fn is None and id(target) not in self.names:
+            self.names[id(target)] = "target"
+        tensors = [a for a in arguments.values() if isinstance(a, Tensor)]
+        self._open.append((None, name, tuple(t.grad_fn or t for t in tensors)))
+        depth = len(self._open)
+
+        def done(result: Any) -> None:
+            if len(self._open) == depth:  # (not already closed by an error inside)
+                self._close(result)
+
+        return done
 
     # ---- reading it ------------------------------------------------------------------------
     def record_of(self, node: Function) -> NodeRecord | None:
@@ -280,6 +327,32 @@ class trace:
 
     def __repr__(self) -> str:
         return f"<trace: {len(self.records)} operations, {len(self.steps)} backward steps>"
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the page of :func:`autonet.viz.to_html`, to step through the backward
+        pass (``to_html(tr, "page.html")`` writes it to a file)."""
+        from autonet.viz.html import html_fragment  # NOTE: html imports this module
+
+        return html_fragment(self)
+
+
+def _block(t: Tensor) -> int:
+    """The id of the memory a tensor's array lives in (shared with its views)."""
+    return id(owner(t.data))
+
+
+def name_of(t: Tensor, names: dict[int, str]) -> str | None:
+    """The name a trace gave ``t``, or to the memory it is a view of (a buffer's)."""
+    found = names.get(id(t))
+    return found if found is not None else names.get(_block(t))
+
+
+def _recordable(a: Any) -> Any:
+    """A float tensor that needs no gradient as a leaf that does, on the same memory (so that
+    the operations on it are recorded); anything else as it is."""
+    if isinstance(a, Tensor) and not a.requires_grad and a.dtype.kind == "f":
+        return a.detach().requires_grad_()
+    return a
 
 
 def _shape(parent: Any, x: Any) -> tuple[int, ...] | None:
