@@ -7,7 +7,7 @@
 tensor([2., 4.])
 """
 
-from autonet import data, functional, io, nn, optim, testing, train, viz
+from autonet import data, func, functional, io, nn, optim, testing, train, viz
 from autonet.engine.autograd import backward, grad
 from autonet.engine.dtypes import (
     bool_,
@@ -44,6 +44,7 @@ from autonet.engine.factories import (
 from autonet.engine.function import Function
 from autonet.engine.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autonet.engine.ops import *  # noqa: F403  (every operation as a function: an.exp, an.sum, ...)
+from autonet.engine.ops import linalg
 from autonet.engine.random import default_generator, manual_seed
 from autonet.engine.tensor import Tensor, as_tensor
 from autonet.io import load, save

@@ -93,25 +93,37 @@ def report(net: an.nn.Module, with_product: bool) -> None:
 
 
 def ask(predict: Callable[[float, float], float], read: Callable[[str], str] = input) -> None:
-    """Ask for x and y until the user types q (or ends the input); print the prediction."""
-    print("Type two inputs to see the network's answer (q to quit).")
+    """Ask for x and y, on one line ("0 1") or one at a time, until the user types q (or ends
+    the input); print the prediction."""
+    print("Type two inputs, as 0 1 or one at a time, to see the network's answer (q to quit).")
     while True:
         try:
-            values = []
-            for name in ("x", "y"):
-                while True:
-                    text = read(f"{name}: ").strip()
-                    if text.lower() in ("q", "quit", "exit"):
-                        return
-                    try:
-                        values.append(float(text))
-                        break
-                    except ValueError:
-                        print(f"   {text!r} is not a number; type a number such as 0 or 1, or q")
+            values: list[float] = []
+            while len(values) < 2:
+                text = read("x: " if not values else "y: ").strip()
+                if text.lower() in ("q", "quit", "exit"):
+                    return
+                numbers = parse_numbers(text)
+                wanted = "two numbers such as 0 1" if not values else "a number such as 0"
+                if numbers is None:
+                    print(f"   {text!r} is not a number; type {wanted}, or q")
+                elif len(values) + len(numbers) > 2:
+                    print(f"   {text!r} is too many numbers; type {wanted}, or q")
+                else:
+                    values += numbers
             print(f"   {values[0]:g} xor {values[1]:g} -> {predict(*values):.3f}")
         except (EOFError, KeyboardInterrupt):
             print()
             return
+
+
+def parse_numbers(text: str) -> list[float] | None:
+    """The numbers in ``text``, separated by spaces or a comma ("0 1", "0, 1", "1"), or None
+    if something in it is not a number."""
+    try:
+        return [float(word) for word in text.replace(",", " ").split()]
+    except ValueError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

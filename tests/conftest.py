@@ -1,23 +1,21 @@
-"""Hypothesis profiles: "ci" (set when the CI variable is) is smaller and derandomized so that
-the whole suite stays within a few minutes on two cores; "dev" explores more."""
+"""Hypothesis profiles: with the CI variable set, autonet.testing.profiles' "quick" (20
+examples, derandomized, so that the whole suite stays within a few minutes on two cores);
+otherwise "dev", which explores more. HYPOTHESIS_PROFILE chooses another (``thorough``: 200
+examples, for a scheduled run)."""
 
 import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 import autonet as an
+from autonet.testing import profiles
 
 settings.register_profile(
-    "ci", max_examples=20, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
-settings.register_profile(
-    "dev", max_examples=60, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)  # fmt: skip
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+    "dev", settings.get_profile(profiles.QUICK), max_examples=60, derandomize=False
+)
+profiles.load(os.environ.get("HYPOTHESIS_PROFILE", "quick" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(autouse=True)

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
 
 import autonet as an
 
-
-def grid(lo: float, hi: float, step: float = 0.25) -> st.SearchStrategy[float]:
-    """Values lo, lo+step, ..., hi: distinct values stay at least ``step`` apart, so that
-    finite differences never straddle a tie or a kink."""
-    n = round((hi - lo) / step)
-    return st.integers(0, n).map(lambda i: lo + i * step)
-
-
-def away_from_zero(lo: float = 0.2, hi: float = 5.0) -> st.SearchStrategy[float]:
-    """Floats with lo <= |x| <= hi."""
-    side = st.floats(lo, hi, allow_nan=False)
-    return st.one_of(side, side.map(lambda v: -v))
-
-
-def positive(lo: float = 0.2, hi: float = 5.0) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False)
+# (moved to autonet.testing.strategies, which op_db uses; still importable from here)
+from autonet.testing.strategies import away_from_zero, grid, positive  # noqa: F401
 
 
 def assert_close(

@@ -1,4 +1,6 @@
-"""Matrix products with NumPy's rules: vectors, matrices and broadcast batch axes."""
+"""Matrix products: shared weights, NumPy arrays, errors, and the linear layer's primitive
+(values and gradients of every order, for vectors, matrices and broadcast batch axes:
+tests/test_op_db.py)."""
 
 from __future__ import annotations
 
@@ -11,32 +13,11 @@ from hypothesis.extra import numpy as hnp
 
 import autonet as an
 from autonet.testing import gradcheck, gradgradcheck
-from autonet.testing import strategies as ast
 
 # (m?, n) @ (n, p?): the "?" axes may be missing, which covers vector operands.
 matmul_shapes = hnp.mutually_broadcastable_shapes(
     signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, min_side=0, max_side=4
 ).map(lambda s: s.input_shapes)
-
-
-@given(data=st.data(), shapes=matmul_shapes)
-def test_matmul(data, shapes):
-    a = data.draw(ast.tensors(shape=shapes[0], requires_grad=True))
-    b = data.draw(ast.tensors(shape=shapes[1], requires_grad=True))
-    assert_close(a @ b, a.numpy() @ b.numpy(), rtol=1e-10, atol=1e-10)
-    assert gradcheck(lambda x, y: x @ y, (a, b))
-
-
-@given(
-    data=st.data(),
-    shapes=hnp.mutually_broadcastable_shapes(
-        signature="(m?,n),(n,p?)->(m?,p?)", max_dims=3, min_side=1, max_side=3
-    ).map(lambda s: s.input_shapes),
-)
-def test_matmul_second_derivative(data, shapes):
-    a = data.draw(ast.tensors(shape=shapes[0], requires_grad=True))
-    b = data.draw(ast.tensors(shape=shapes[1], requires_grad=True))
-    assert gradgradcheck(lambda x, y: (x @ y).tanh(), (a, b))
 
 
 def test_shared_weight_over_batch_axes():

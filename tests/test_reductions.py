@@ -1,80 +1,15 @@
-"""Reductions over axes (int, tuple, None; keepdims): values against NumPy, gradients by finite
-differences, second order for the smooth ones, and the tie rule of max/min."""
+"""Reductions: the tie rule of max/min, zeros in prod, stability, spellings and errors.
+
+Values against NumPy and gradients (first and second order) over every kind of axis (int,
+tuple, None; keepdims) are tested for every reduction from autonet.testing.op_db
+(tests/test_op_db.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, grid
-from hypothesis import assume, given
-from hypothesis import strategies as st
 
 import autonet as an
-from autonet.testing import gradcheck, gradgradcheck
-from autonet.testing import strategies as ast
-
-
-def reduced_count(shape, axis):
-    if axis is None:
-        return int(np.prod(shape))
-    axes = (axis,) if isinstance(axis, int) else axis
-    return int(np.prod([shape[a] for a in axes]))
-
-
-def logsumexp_ref(x, axis, keepdims):
-    m = np.max(x, axis=axis, keepdims=True)
-    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return s if keepdims else np.squeeze(s, axis=axis)
-
-
-# name: (autonet function, NumPy reference, element strategy, needs a non-empty group, unique)
-REDUCTIONS = {
-    "sum": (an.sum, np.sum, None, False, False),
-    "mean": (an.mean, np.mean, None, True, False),
-    "max": (an.max, np.max, grid(-5, 5), True, True),
-    "min": (an.min, np.min, grid(-5, 5), True, True),
-    "prod": (an.prod, np.prod, st.floats(-2, 2), False, False),
-    "logsumexp": (an.logsumexp, logsumexp_ref, None, True, False),
-}
-
-
-@pytest.mark.parametrize("name", REDUCTIONS)
-@given(data=st.data(), keepdims=st.booleans())
-def test_reduction_forward_and_gradient(name, data, keepdims):
-    fn, ref, elements, nonempty, unique = REDUCTIONS[name]
-    x = data.draw(ast.tensors(elements=elements, unique=unique, requires_grad=True))
-    axis = data.draw(ast.axes(x.ndim))
-    if nonempty:
-        assume(reduced_count(x.shape, axis) > 0)
-    assert_close(fn(x, axis=axis, keepdims=keepdims), ref(x.numpy(), axis=axis, keepdims=keepdims))
-    assert gradcheck(lambda t: fn(t, axis=axis, keepdims=keepdims), (x,))
-
-
-@pytest.mark.parametrize("name", ["sum", "mean", "prod", "logsumexp"])
-@given(data=st.data())
-def test_reduction_second_derivative(name, data):
-    fn, _, elements, nonempty, _ = REDUCTIONS[name]
-    x = data.draw(
-        ast.tensors(shape=ast.shapes(max_dims=2, max_side=3), elements=elements, requires_grad=True)
-    )
-    axis = data.draw(ast.axes(x.ndim))
-    if nonempty:
-        assume(reduced_count(x.shape, axis) > 0)
-    assert gradgradcheck(lambda t: fn(t, axis=axis), (x,))
-
-
-@pytest.mark.parametrize("ddof", [0, 1])
-@pytest.mark.parametrize("fn, ref", [(an.var, np.var), (an.std, np.std)])
-@given(data=st.data())
-def test_var_std(fn, ref, ddof, data):
-    x = data.draw(ast.tensors(shape=ast.shapes(min_side=2), requires_grad=True))
-    axis = data.draw(ast.axes(x.ndim))
-    assume(reduced_count(x.shape, axis) > ddof)
-    if fn is an.std:
-        assume(np.all(np.var(x.numpy(), axis=axis) > 1e-3))  # √ has no derivative at 0
-    assert_close(fn(x, axis=axis, ddof=ddof), ref(x.numpy(), axis=axis, ddof=ddof))
-    assert gradcheck(lambda t: fn(t, axis=axis, ddof=ddof), (x,))
-    assert gradgradcheck(lambda t: fn(t, axis=axis, ddof=ddof), (x,))
 
 
 def test_max_ties_share_the_gradient_equally():

@@ -331,13 +331,15 @@ def _leaf_hooks(leaf: Tensor, g: Any, create_graph: bool) -> Any:
 
 def _accumulate(t: Tensor, g: Any, owned: bool, create_graph: bool) -> None:
     """Add the gradient ``g`` into ``t.grad`` (a leaf's, or a retained one's)."""
+    # (the slot itself: the engine's gradients have the tensor's shape and dtype already)
+    total = t._grad
     if create_graph:
         g = g if isinstance(g, Tensor) else wrap(np.asarray(g))
-        t.grad = g if t.grad is None else t.grad + g
-    elif t.grad is None:
-        t.grad = wrap(g if owned and type(g) is ndarray else np.array(g))
-    elif t.grad._requires_grad:
-        t.grad = wrap(t.grad.data + g)
+        t._grad = g if total is None else total + g
+    elif total is None:
+        t._grad = wrap(g if owned and type(g) is ndarray else np.array(g))
+    elif total._requires_grad:
+        t._grad = wrap(total.data + g)
     else:
-        versions.mark_changed(t.grad.data)  # a graph may have used the gradient so far
-        np.add(t.grad.data, g, out=t.grad.data)
+        versions.mark_changed(total.data)  # a graph may have used the gradient so far
+        np.add(total.data, g, out=total.data)

@@ -188,7 +188,7 @@ class Function:
         # the output tensor, as wrap(out, self) makes it (written out: this runs per operation)
         t = _new(Tensor)
         t.data = out
-        t.grad = None
+        t._grad = None
         t.grad_fn = self
         t._requires_grad = True
         return t

@@ -8,7 +8,7 @@ Tensors when ``create_graph=True``.
 
 A NumPy function autonet has no gradient for still works on Tensors for results that carry no
 gradient (``np.isclose``, ``np.argsort``) or when nothing requires grad; it refuses to drop a
-gradient silently (``np.cumsum(w)`` with ``w.requires_grad``).
+gradient silently (``np.diff(w)`` with ``w.requires_grad``).
 """
 
 from __future__ import annotations

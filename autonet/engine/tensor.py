@@ -52,25 +52,61 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("__weakref__", "_requires_grad", "data", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_grad", "_requires_grad", "data", "grad_fn")
     # NumPy defers to Tensor's reflected operators (ndarray * Tensor gives a Tensor).
     __array_priority__ = 1000.0
 
     data: np.ndarray
-    grad: Tensor | None
     grad_fn: Any
 
     def __init__(
         self, data: Any, dtype: Any = None, requires_grad: bool = False, copy: bool = True
     ) -> None:
         self.data = to_array(data, dtype, copy=copy)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
 
     # ---- autograd state -----------------------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient ``backward`` accumulated here (``None`` until then): a tensor of this
+        tensor's shape and dtype. An assigned gradient must have both, as in PyTorch.
+
+        NOTE: the engine writes the slot ``_grad`` itself (every operation's output starts
+        without a gradient); only what users assign goes through the checks.
+
+        >>> import autonet as an
+        >>> x = an.zeros(2, requires_grad=True)
+        >>> x.grad = an.ones(3)
+        Traceback (most recent call last):
+        ...
+        ValueError: grad: the assigned gradient has shape (3,), but the tensor has shape (2,)
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"grad: the assigned gradient must be a Tensor or None, not "
+                    f"{type(value).__name__}"
+                )
+            if value.data.shape != self.data.shape:
+                raise ValueError(
+                    f"grad: the assigned gradient has shape {value.data.shape}, but the tensor "
+                    f"has shape {self.data.shape}"
+                )
+            if value.data.dtype != self.data.dtype:
+                raise TypeError(
+                    f"grad: the assigned gradient has dtype {value.data.dtype}, but the tensor "
+                    f"has dtype {self.data.dtype} (convert it with .to({self.data.dtype}))"
+                )
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         """Whether gradients flow to this tensor. Only floating tensors can require grad."""
@@ -116,11 +152,11 @@ class Tensor(TensorMethods):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the accumulated gradient (``grad = None``), or fill it with zeros."""
-        if set_to_none or self.grad is None:
-            self.grad = None
+        if set_to_none or self._grad is None:
+            self._grad = None
         else:
-            versions.mark_changed(self.grad.data)
-            self.grad.data[...] = 0
+            versions.mark_changed(self._grad.data)
+            self._grad.data[...] = 0
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during ``backward`` (leaves
@@ -478,7 +514,7 @@ def wrap(data: np.ndarray, grad_fn: Any = None) -> Tensor:
     """
     t = _new(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._requires_grad = grad_fn is not None
     return t

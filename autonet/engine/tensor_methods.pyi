@@ -22,10 +22,14 @@ class TensorMethods:
         """Index of the largest value (over the flattened tensor when ``axis`` is None); an int64 tensor without gradient. (``autonet.engine.ops.reduction.argmax``)"""
     def argmin(self, axis: int | None = ..., keepdims: bool = ..., *, dim: int | None = ..., keepdim: bool | None = ...) -> Tensor:
         """Index of the smallest value; an int64 tensor without gradient. (``autonet.engine.ops.reduction.argmin``)"""
+    def argsort(self, axis: int | None = ..., kind: str | None = ..., order: Any = ..., *, stable: bool | None = ..., dim: int | None = ..., descending: bool = ...) -> Tensor:
+        """The indices that sort ``x`` along ``axis`` (flattened when ``axis`` is None); an int64 tensor without gradient. Always stable (``kind`` and ``stable`` are accepted for NumPy's and PyTorch's sake). (``autonet.engine.ops.sorting.argsort``)"""
     def astype(self, dtype: Any) -> Tensor:
         """``x`` converted to ``dtype``. Float-to-float conversions pass gradients (converted back); a conversion to an integer or bool dtype gives a tensor without history. (``autonet.engine.ops.arithmetic.astype``)"""
     def broadcast_to(self, *shape: Any) -> Tensor:
         """Broadcast to a larger ``shape`` without copying; -1 keeps an axis's size. ``broadcast_to`` is the same. (``autonet.engine.ops.shape.expand``)"""
+    def cholesky(self, *, upper: bool = ...) -> Tensor:
+        """The Cholesky factor L of each symmetric positive definite matrix (A = LLᵀ, L lower triangular; Lᵀ with ``upper=True``). Only the lower triangle of A is read. (``autonet.engine.ops.linalg.cholesky``)"""
     def chunk(self, chunks: int, axis: int = ..., *, dim: int | None = ...) -> tuple[Tensor, ...]:
         """Cut into ``chunks`` nearly equal pieces along ``axis`` (PyTorch's ``chunk``). (``autonet.engine.ops.shape.chunk``)"""
     def clamp(self, min: float | None = ..., max: float | None = ...) -> Tensor:
@@ -36,6 +40,14 @@ class TensorMethods:
         """A copy of ``x`` that stays in the graph (gradients pass straight through). (``autonet.engine.ops.arithmetic.clone``)"""
     def cos(self) -> Tensor:
         """Elementwise cosine. (``autonet.engine.ops.elementwise.cos``)"""
+    def cumprod(self, axis: int | None = ..., dtype: Any = ..., *, dim: int | None = ...) -> Tensor:
+        """Running product along ``axis`` (flattened when ``axis`` is None); the gradient is right also where elements are zero. (``autonet.engine.ops.scan.cumprod``)"""
+    def cumsum(self, axis: int | None = ..., dtype: Any = ..., *, dim: int | None = ...) -> Tensor:
+        """Running sum along ``axis`` (over the flattened tensor when ``axis`` is None, as NumPy). (``autonet.engine.ops.scan.cumsum``)"""
+    def det(self) -> Tensor:
+        """The determinant of each matrix (the last two axes). (``autonet.engine.ops.linalg.det``)"""
+    def diagonal(self, offset: int = ..., axis1: int = ..., axis2: int = ..., *, dim1: int | None = ..., dim2: int | None = ...) -> Tensor:
+        """The diagonal ``offset`` of the matrices spanned by ``axis1`` and ``axis2`` (PyTorch: ``dim1``, ``dim2``), as NumPy gives it: those two axes removed and the diagonal appended as the last axis. Its gradient puts g back on the diagonal. (``autonet.engine.ops.matrix.diagonal``)"""
     def div(self, b: Any) -> Tensor:
         """Elementwise ``a / b`` (the ``/`` operator); integer tensors give floats. (``autonet.engine.ops.arithmetic.div``)"""
     def elu(self, alpha: float = ...) -> Tensor:
@@ -50,12 +62,18 @@ class TensorMethods:
         """Broadcast to a larger ``shape`` without copying; -1 keeps an axis's size. ``broadcast_to`` is the same. (``autonet.engine.ops.shape.expand``)"""
     def flatten(self, start_dim: int = ..., end_dim: int = ...) -> Tensor:
         """Merge axes ``start_dim..end_dim`` into one (all of them by default). (``autonet.engine.ops.shape.flatten``)"""
+    def flip(self, axis: int | tuple[int, ...] | None = ..., *, dims: Any = ...) -> Tensor:
+        """Reverse the order of elements along ``axis`` (every axis when None; PyTorch's ``dims=``): a view, whose gradient is g flipped back. (``autonet.engine.ops.rearrange.flip``)"""
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """PyTorch's ``gather``: ``y[i][j] = x[index[i][j]][j]`` for ``dim=0`` (``x[i][index[i][j]]`` for ``dim=1``). ``y`` has ``index``'s shape, which may be smaller than ``x``'s on the other axes (the leading part of those axes is used). (``autonet.engine.ops.gather.gather``)"""
     def ge(self, b: Any) -> Tensor:
         """``a >= b`` elementwise. (``autonet.engine.ops.compare.ge``)"""
     def gelu(self, approximate: str = ...) -> Tensor:
         """x·Φ(x) with Φ the standard normal CDF (the exact erf form, as PyTorch's default); ``approximate="tanh"`` uses the tanh approximation. (``autonet.engine.ops.elementwise.gelu``)"""
     def gt(self, b: Any) -> Tensor:
         """``a > b`` elementwise. (``autonet.engine.ops.compare.gt``)"""
+    def inverse(self) -> Tensor:
+        """The inverse of each matrix (the last two axes); PyTorch's ``inverse`` is the method. (``autonet.engine.ops.linalg.inv``)"""
     def isfinite(self) -> Tensor:
         """True where an element is neither infinite nor NaN. (``autonet.engine.ops.compare.isfinite``)"""
     def isnan(self) -> Tensor:
@@ -72,6 +90,8 @@ class TensorMethods:
         """ln Σ eˣ over ``axis``, computed without overflow. (``autonet.engine.ops.reduction.logsumexp``)"""
     def lt(self, b: Any) -> Tensor:
         """``a < b`` elementwise (a bool tensor). (``autonet.engine.ops.compare.lt``)"""
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``x`` with ``value`` where ``mask`` is true (``mask`` broadcasts against ``x``): the gradient reaches ``x`` only where the mask is false, and ``value`` (if a tensor that requires grad) where it is true. (``autonet.engine.ops.gather.masked_fill``)"""
     def matmul(self, b: Any) -> Tensor:
         """Matrix product ``a @ b`` with NumPy's rules for vectors and batch axes. (``autonet.engine.ops.arithmetic.matmul``)"""
     def max(self, axis: Any = ..., keepdims: bool = ..., *, dim: int | None = ..., keepdim: bool | None = ...) -> Any:
@@ -90,6 +110,10 @@ class TensorMethods:
         """``a != b`` elementwise. (``autonet.engine.ops.compare.ne``)"""
     def neg(self) -> Tensor:
         """``-x``. (``autonet.engine.ops.arithmetic.neg``)"""
+    def norm(self, ord: Any = ..., axis: int | tuple[int, int] | None = ..., keepdims: bool = ..., *, dim: Any = ..., keepdim: bool | None = ..., p: Any = ...) -> Tensor:
+        """Vector and matrix norms, NumPy's ``linalg.norm`` (PyTorch's ``p=``, ``dim=`` and ``keepdim=`` are accepted). (``autonet.engine.ops.linalg.norm``)"""
+    def outer(self, b: Any) -> Tensor:
+        """The outer product ``y[i, j] = a[i]·b[j]`` (both flattened first, as NumPy does). (``autonet.engine.ops.matrix.outer``)"""
     def permute(self, *axes: Any) -> Tensor:
         """Permute the axes (PyTorch's ``permute``): ``t.permute(2, 0, 1)``. (``autonet.engine.ops.shape.permute``)"""
     def pow(self, exponent: Any) -> Tensor:
@@ -98,18 +122,30 @@ class TensorMethods:
         """Product over ``axis``; the gradient is right also where elements are zero. (``autonet.engine.ops.reduction.prod``)"""
     def relu(self) -> Tensor:
         """max(x, 0). (``autonet.engine.ops.elementwise.relu``)"""
+    def repeat(self, *reps: Any) -> Tensor:
+        """The whole tensor repeated ``reps`` times along each axis (NumPy's ``tile``, PyTorch's ``tile`` and ``Tensor.repeat``); ``reps`` is one tuple or separate ints. With more reps than axes, new leading axes are added; with fewer, the leading axes are not repeated. (``autonet.engine.ops.rearrange.tile``)"""
+    def repeat_interleave(self, repeats: Any, axis: int | None = ..., *, dim: int | None = ...) -> Tensor:
+        """Repeat each element ``repeats`` times along ``axis`` (over the flattened tensor when ``axis`` is None): NumPy's ``repeat``, PyTorch's ``repeat_interleave``. ``repeats`` is a count for all, or one count per element along the axis. (The method ``t.repeat(*sizes)`` is PyTorch's, which is :func:`tile`; see the module's note.) (``autonet.engine.ops.rearrange.repeat``)"""
     def reshape(self, *shape: Any) -> Tensor:
         """The same elements in a new shape; one size may be -1 (inferred). ``view`` is the same. (``autonet.engine.ops.shape.reshape``)"""
+    def roll(self, shift: int | tuple[int, ...] = ..., axis: int | tuple[int, ...] | None = ..., *, shifts: Any = ..., dims: Any = ...) -> Tensor:
+        """Shift elements along ``axis`` by ``shift`` places, those pushed off one end coming back at the other (over the flattened tensor when ``axis`` is None). Several axes take one shift each. PyTorch's ``shifts=`` and ``dims=`` are accepted. (``autonet.engine.ops.rearrange.roll``)"""
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
+        """PyTorch's ``scatter_add``: a copy of ``x`` with each ``src[i][j]`` added at ``[index[i][j]][j]`` (for ``dim=0``); repeated positions add up. The gradient with respect to ``x`` is g; with respect to ``src``, g gathered at ``index``. (``autonet.engine.ops.gather.scatter_add``)"""
     def sigmoid(self) -> Tensor:
         """The logistic function 1/(1 + e⁻ˣ), stable for large |x|. (``autonet.engine.ops.elementwise.sigmoid``)"""
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element; its derivative is 0 wherever it exists, so the result has no gradient. (``autonet.engine.ops.compare.sign``)"""
     def sin(self) -> Tensor:
         """Elementwise sine. (``autonet.engine.ops.elementwise.sin``)"""
+    def slogdet(self) -> Any:
+        """The sign and ln |det| of each matrix, accurate where the determinant itself would overflow or underflow. (``autonet.engine.ops.linalg.slogdet``)"""
     def softmax(self, axis: int = ..., *, dim: int | None = ...) -> Tensor:
         """Exponentials normalized to sum to 1 along ``axis`` (the last by default). (``autonet.engine.ops.softmax.softmax``)"""
     def softplus(self, beta: float = ...) -> Tensor:
         """ln(1 + e^(βx))/β, a smooth ReLU; stable for large |x|. (``autonet.engine.ops.elementwise.softplus``)"""
+    def sort(self, axis: int | None = ..., kind: str | None = ..., order: Any = ..., *, stable: bool | None = ..., dim: int | None = ..., descending: bool = ...) -> Any:
+        """``x`` sorted along ``axis`` (flattened when ``axis`` is None), stably. (``autonet.engine.ops.sorting.sort``)"""
     def split(self, split_size_or_sections: Any, axis: int = ..., *, dim: int | None = ...) -> tuple[Tensor, ...]:
         """Cut along ``axis`` into pieces of ``split_size`` (the last may be smaller) or of the listed sizes, as PyTorch's ``split``. (``autonet.engine.ops.shape.split``)"""
     def sqrt(self) -> Tensor:
@@ -117,17 +153,29 @@ class TensorMethods:
     def squeeze(self, axis: int | tuple[int, ...] | None = ..., *, dim: Any = ...) -> Tensor:
         """Remove axes of size 1 (all of them, or those in ``axis``; as in PyTorch, a named axis whose size is not 1 is left alone). (``autonet.engine.ops.shape.squeeze``)"""
     def std(self, axis: Any = ..., ddof: int = ..., keepdims: bool = ..., *, dim: Any = ..., keepdim: bool | None = ...) -> Tensor:
-        """Standard deviation, the square root of ``var`` (same arguments). (``autonet.engine.ops.reduction.std``)"""
+        """Standard deviation, the square root of ``var`` (same arguments). Where the values do not vary (a variance of 0) the gradient is 0, as in PyTorch. (``autonet.engine.ops.reduction.std``)"""
     def sub(self, b: Any) -> Tensor:
         """Elementwise ``a - b`` (the ``-`` operator). (``autonet.engine.ops.arithmetic.sub``)"""
     def sum(self, axis: Any = ..., keepdims: bool = ..., *, dim: Any = ..., keepdim: bool | None = ...) -> Tensor:
         """Sum over ``axis`` (all axes by default). (``autonet.engine.ops.reduction.sum``)"""
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes. (``autonet.engine.ops.shape.swapaxes``)"""
+    def take_along_dim(self, indices: Any, axis: int | None = ..., *, dim: Any = ...) -> Tensor:
+        """``x`` picked at ``indices`` along ``axis`` (NumPy's ``take_along_axis``; PyTorch's ``take_along_dim``): ``y[i, j] = x[i, indices[i, j]]`` for ``axis=1``. ``indices`` has as many dimensions as ``x`` and broadcasts against it on the other axes; with ``axis=None`` both are flattened. Repeated indices add up their gradients. (``autonet.engine.ops.gather.take_along_axis``)"""
     def tanh(self) -> Tensor:
         """Elementwise hyperbolic tangent. (``autonet.engine.ops.elementwise.tanh``)"""
+    def tile(self, *reps: Any) -> Tensor:
+        """The whole tensor repeated ``reps`` times along each axis (NumPy's ``tile``, PyTorch's ``tile`` and ``Tensor.repeat``); ``reps`` is one tuple or separate ints. With more reps than axes, new leading axes are added; with fewer, the leading axes are not repeated. (``autonet.engine.ops.rearrange.tile``)"""
+    def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ...) -> Any:
+        """The ``k`` largest elements along ``dim`` (the smallest with ``largest=False``), as a named tuple ``(values, indices)``, as PyTorch's ``topk``. They come in sorted order whatever ``sorted`` says; ties go to the earlier element. (``autonet.engine.ops.sorting.topk``)"""
+    def trace(self, offset: int = ..., axis1: int = ..., axis2: int = ..., dtype: Any = ...) -> Tensor:
+        """The sum of the diagonal ``offset`` (see :func:`diagonal`); for a batch of matrices, pick their axes with ``axis1`` and ``axis2``. (``autonet.engine.ops.matrix.trace``)"""
     def transpose(self, *axes: Any) -> Tensor:
         """Rearrange axes. (``autonet.engine.ops.shape.transpose``)"""
+    def tril(self, k: int = ..., *, diagonal: int | None = ...) -> Tensor:
+        """The lower triangle of the last two axes: elements on and below diagonal ``k`` (PyTorch: ``diagonal=``), zeros above; its gradient keeps the same triangle of g. (``autonet.engine.ops.matrix.tril``)"""
+    def triu(self, k: int = ..., *, diagonal: int | None = ...) -> Tensor:
+        """The upper triangle of the last two axes: elements on and above diagonal ``k``, zeros below. (``autonet.engine.ops.matrix.triu``)"""
     def unsqueeze(self, axis: int, *, dim: int | None = ...) -> Tensor:
         """Insert an axis of size 1 at ``axis`` (NumPy's ``expand_dims``). (``autonet.engine.ops.shape.unsqueeze``)"""
     def var(self, axis: Any = ..., ddof: int = ..., keepdims: bool = ..., *, dim: Any = ..., keepdim: bool | None = ...) -> Tensor:

@@ -15,6 +15,7 @@ from autonet.functional.activation import (
     softplus,
     tanh,
 )
+from autonet.functional.attention import scaled_dot_product_attention
 from autonet.functional.conv import (
     adaptive_avg_pool2d,
     avg_pool1d,
@@ -36,12 +37,15 @@ from autonet.functional.loss import (
     mse_loss,
     nll_loss,
 )
+from autonet.functional.normalization import group_norm, rms_norm
+from autonet.functional.rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout",
-    "dropout2d", "elu", "embedding", "gelu", "huber_loss", "identity", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss",
-    "one_hot", "relu",
-    "sigmoid", "silu", "softmax", "softplus", "tanh",
+    "dropout2d", "elu", "embedding", "gelu", "group_norm", "gru_cell", "huber_loss", "identity",
+    "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "lstm_cell", "max_pool1d",
+    "max_pool2d", "mse_loss", "nll_loss", "one_hot", "relu", "rms_norm", "rnn_relu_cell",
+    "rnn_tanh_cell", "scaled_dot_product_attention", "sigmoid", "silu", "softmax", "softplus",
+    "tanh",
 ]  # fmt: skip

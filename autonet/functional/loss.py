@@ -97,10 +97,10 @@ def _log_clamped(p: Tensor) -> Tensor:
 
     NOTE: ln is taken of p raised to the smallest normal float, so that ln p and its derivative
     1/p stay finite even at p = 0 (which is given -100 directly); where a clamp acts the
-    gradient is 0.
+    gradient is 0. A NaN stays NaN (a loss of NaN, which ``fit`` reports), not -100.
     """
     tiny = float(np.finfo(p.dtype).tiny)
-    return maximum(where(p > 0, p.clip(min=tiny).log(), -100.0), -100.0)
+    return maximum(where(p <= 0, -100.0, p.clip(min=tiny).log()), -100.0)
 
 
 @composite("binary_cross_entropy")
@@ -116,6 +116,14 @@ def binary_cross_entropy(
     tensor(0.3993)
     """
     input, target = _pair("binary_cross_entropy", input, target)
+    p = input.data
+    outside = (p < 0) | (p > 1)  # (NaN is neither: it gives a NaN loss, as any NaN does)
+    if outside.any():
+        raise ValueError(
+            f"binary_cross_entropy: the input holds {float(p[outside][0]):g}, but it must hold "
+            "probabilities in [0, 1] (the output of a sigmoid); for scores (logits) use "
+            "binary_cross_entropy_with_logits"
+        )
     loss = -(target * _log_clamped(input) + (1 - target) * _log_clamped(1 - input))
     if weight is not None:
         loss = loss * weight
@@ -204,6 +212,14 @@ def cross_entropy(
             return softmax_cross_entropy(input, target)  # every sample counted once: one node
         return _indexed_loss(op, log_softmax(input, axis=1), target, weight, ignore_index,
                              reduction, label_smoothing)  # fmt: skip
+    if target.shape == (input.shape[0],) + input.shape[2:]:
+        # NOTE: the shape of class indices, but floats (labels made with np.zeros, say):
+        # reshaping them to the input's shape, as the probabilities' error says, cannot work.
+        raise TypeError(
+            f"cross_entropy: target of shape {target.shape} and dtype {target.dtype} looks like "
+            f"class labels, which must be integers (convert them with .long()); class "
+            f"probabilities have the input's shape {input.shape}"
+        )
     logp = log_softmax(input, axis=1)
     # class probabilities
     _same_shape("cross_entropy", input, target)

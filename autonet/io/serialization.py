@@ -32,6 +32,8 @@ import json
 import math
 import os
 import secrets
+import stat
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -207,31 +209,68 @@ def _join(name: str, key: str | int) -> str:
 
 def _write_atomically(target: str, data: bytes) -> None:
     """Write ``data`` to a new file beside ``target``, fsync it, and rename it onto ``target``.
-    On any failure the new file is removed and ``target`` is untouched."""
-    folder = os.path.dirname(os.path.abspath(target))
+    On any failure the new file is removed and ``target`` is untouched.
+
+    A symbolic link is followed: the file it points to is replaced (the link stays). A file
+    that is replaced keeps its permissions (a private checkpoint stays private) and, where
+    the system allows, its owner. Anything at ``target`` that is not a regular file (a
+    directory, a device, a pipe) is refused, never replaced."""
+    real = os.path.realpath(target)
+    folder = os.path.dirname(real)
     if not os.path.isdir(folder):
         raise FileNotFoundError(errno.ENOENT, "save: no such directory", folder)
-    if os.path.isdir(target):
-        raise IsADirectoryError(errno.EISDIR, "save: the path is a directory", target)
-    temporary = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
-    # NOTE: os.open with mode 0o666 lets the umask decide the permissions, as for open();
-    # tempfile.mkstemp would make the saved file readable by its owner only.
+    try:
+        existing: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        if stat.S_ISDIR(existing.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "save: the path is a directory", target)
+        raise FileExistsError(
+            errno.EEXIST,
+            f"save: the path is {_kind_of_file(existing.st_mode)}, not a regular file; "
+            "refusing to replace it",
+            target,
+        )
+    temporary = os.path.join(folder, f".{os.path.basename(real)}.{secrets.token_hex(6)}.tmp")
+    # NOTE: os.open with mode 0o666 lets the umask decide the permissions of a new file, as
+    # for open(); tempfile.mkstemp would make the saved file readable by its owner only.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(temporary, flags, 0o666)
     try:
         try:
+            if existing is not None:
+                _keep_owner_and_mode(fd, existing)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, target)
+        os.replace(temporary, real)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     _sync_directory(folder)
+
+
+def _kind_of_file(mode: int) -> str:
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):  # fmt: skip
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _keep_owner_and_mode(fd: int, existing: os.stat_result) -> None:
+    """Give the new file (open as ``fd``) the owner and permissions of the file it replaces."""
+    owner = (existing.st_uid, existing.st_gid)
+    if hasattr(os, "fchown") and owner != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(OSError):  # (only root may give a file away)
+            os.fchown(fd, existing.st_uid, existing.st_gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(existing.st_mode))
 
 
 def _sync_directory(folder: str) -> None:
@@ -278,10 +317,13 @@ def load(path: str | os.PathLike[str]) -> Any:
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "load: no such file", target) from None
     header = _parse_header(data, target)
+    _check_sizes(header, target)
     try:
         arrays = st.numpy.load(data)
     except st.SafetensorError as e:
         raise _invalid(target, _reason(e)) from None
+    except (ValueError, MemoryError) as e:  # an array NumPy cannot make
+        raise _invalid(target, f"a tensor cannot be made ({e})") from None
     except KeyError:
         # NOTE: safetensors checks the whole file first and only then maps its dtype names to
         # NumPy's, so a KeyError means a valid file with a dtype NumPy lacks (BF16, F8_*).
@@ -355,6 +397,22 @@ def _parse_header(data: bytes, path: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise _invalid(path, f"its header is a JSON {type(header).__name__}, not an object")
     return header
+
+
+def _check_sizes(header: dict[str, Any], path: str) -> None:
+    """Refuse a shape whose axes other than those of size 0 multiply to more bytes than an
+    array can hold (``[0, 2**62]``): its data is empty, so the file is consistent, but NumPy
+    cannot make the array. Other faults of an entry are the safetensors library's to report."""
+    for name, entry in header.items():
+        if name == "__metadata__" or not isinstance(entry, dict):
+            continue
+        shape, dtype = entry.get("shape"), _DTYPES.get(entry.get("dtype"))
+        if dtype is None or not isinstance(shape, list):
+            continue
+        if not all(type(n) is int and n >= 0 for n in shape):
+            continue
+        if math.prod([n for n in shape if n]) * dtype.itemsize > sys.maxsize:
+            raise _invalid(path, f"the tensor {name!r} has the impossible shape {shape}")
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

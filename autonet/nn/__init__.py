@@ -1,5 +1,6 @@
 """Neural-network building blocks: Module and Parameter, layers, activations, losses,
-initializers, the MLP, and convolutional layers."""
+initializers, the MLP, convolutional layers, recurrent layers, attention and Transformer
+blocks."""
 
 from autonet.nn import functional, init, utils
 from autonet.nn.activation import (
@@ -16,6 +17,7 @@ from autonet.nn.activation import (
     Tanh,
     get_activation,
 )
+from autonet.nn.attention import MultiheadAttention
 from autonet.nn.containers import ModuleDict, ModuleList, Sequential
 from autonet.nn.conv import (
     AdaptiveAvgPool2d,
@@ -49,4 +51,12 @@ from autonet.nn.loss import (
 )
 from autonet.nn.mlp import MLP
 from autonet.nn.module import Module
+from autonet.nn.normalization import GroupNorm, RMSNorm
 from autonet.nn.parameter import Parameter
+from autonet.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from autonet.nn.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)

@@ -94,10 +94,10 @@ class Dropout(Module):
 
 class LayerNorm(Module):
     """Normalize over the last axes to zero mean and unit variance, then scale and shift with
-    learned ``weight`` (ones) and ``bias`` (zeros)."""
+    learned ``weight`` (ones) and ``bias`` (zeros; none with ``bias=False``)."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
-                 elementwise_affine: bool = True) -> None:  # fmt: skip
+                 elementwise_affine: bool = True, bias: bool = True) -> None:  # fmt: skip
         super().__init__()
         shape = (
             (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -105,7 +105,7 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.weight = Parameter(ones(shape)) if elementwise_affine else None
-        self.bias = Parameter(zeros(shape)) if elementwise_affine else None
+        self.bias = Parameter(zeros(shape)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

@@ -25,6 +25,24 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+def check_name(kind: str, name: Any) -> None:
+    """Refuse a name that cannot be a key of ``state_dict`` (PyTorch's rule): not a string,
+    empty, or holding a ``"."``, which would make ``"a.b"`` beside a module ``"a"`` holding
+    ``"b"`` one key for two tensors.
+
+    >>> check_name("module", "layers.0")
+    Traceback (most recent call last):
+    ...
+    ValueError: module name cannot contain ".", got 'layers.0'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name must be a string, not {type(name).__name__}")
+    if not name:
+        raise ValueError(f"{kind} name cannot be empty")
+    if "." in name:
+        raise ValueError(f'{kind} name cannot contain ".", got {name!r}')
+
+
 class Module:
     """Base class for layers and models: subclass it, create parameters and sub-modules in
     ``__init__`` (after ``super().__init__()``), and write ``forward``.
@@ -98,9 +116,11 @@ class Module:
             return
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
+            check_name("parameter", name)
             self._forget(name)
             self._register(params, name, value)
         elif isinstance(value, Module):
+            check_name("module", name)
             self._forget(name)
             self._register(modules, name, value)
         elif name in params:
@@ -158,6 +178,7 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or ``None``, a placeholder) under ``name``."""
+        check_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None")
         self._forget(name)
@@ -173,6 +194,7 @@ class Module:
         >>> list(m.state_dict())
         ['count']
         """
+        check_name("buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None")
         self._forget(name)
@@ -184,6 +206,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name`` (what attribute assignment does)."""
+        check_name("module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module or None")
         self._forget(name)
@@ -378,22 +401,44 @@ class Module:
                         ) -> IncompatibleKeys:  # fmt: skip
         """Copy values into the parameters and buffers of the same names.
 
-        Every key and shape is checked before anything changes: a missing or unexpected key
-        (with ``strict=True``) or a shape mismatch raises an error naming the key and both
-        shapes, and leaves the module as it was. Returns the missing and unexpected keys.
+        Every key, shape and value is checked and converted before anything changes: a
+        missing or unexpected key (with ``strict=True``), a shape mismatch, or values that are
+        not numbers (strings, objects) raise an error naming the key, and leave the module as
+        it was. Returns the missing and unexpected keys.
+
+        >>> import autonet as an
+        >>> layer = an.nn.Linear(2, 1)
+        >>> layer.load_state_dict({"weight": [[1.0, 2.0]], "bias": ["0.5"]})
+        Traceback (most recent call last):
+        ...
+        RuntimeError: load_state_dict for Linear: 'bias' holds <U3 values, not numbers
         """
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []
+        converted: list[tuple[Tensor, np.ndarray]] = []  # (target, its new values)
         for key, target in own.items():
-            if key in state_dict:
-                shape = tuple(np.shape(state_dict[key]))
-                if shape != target.shape:
-                    problems.append(
-                        f"size mismatch for '{key}': the state has shape {shape}, the model "
-                        f"has {target.shape}"
-                    )
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            try:
+                array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            except (TypeError, ValueError) as e:  # ragged nested lists, say
+                problems.append(f"'{key}' cannot be read as an array ({e})")
+                continue
+            if array.dtype.kind not in "biuf":
+                problems.append(f"'{key}' holds {array.dtype} values, not numbers")
+            elif array.shape != target.shape:
+                problems.append(
+                    f"size mismatch for '{key}': the state has shape {array.shape}, the model "
+                    f"has {target.shape}"
+                )
+            else:
+                # NOTE: converted now (a copy), so that nothing is written before every value
+                # has been checked, and a value sharing memory with another target is read
+                # before that target changes.
+                converted.append((target, array.astype(target.dtype)))
         if strict and missing:
             problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
         if strict and unexpected:
@@ -401,14 +446,10 @@ class Module:
         if problems:
             raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
         with no_grad():
-            for key, target in own.items():
-                if key in state_dict:
-                    value = state_dict[key]
-                    # the values change under any graph that saved them: backward will know
-                    versions.mark_changed(target.data)
-                    target.data[...] = np.asarray(
-                        value.data if isinstance(value, Tensor) else value
-                    )
+            for target, array in converted:
+                # the values change under any graph that saved them: backward will know
+                versions.mark_changed(target.data)
+                target.data[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ---- description ----------------------------------------------------------------------

@@ -32,7 +32,8 @@ def clip_grad_norm_(
     error_if_nonfinite: bool = False,
 ) -> Tensor:
     r"""Scale all gradients together, in place, so that their global norm is at most
-    ``max_norm``; return the global norm before clipping as a 0-d tensor.
+    ``max_norm``; return the global norm before clipping as a 0-d tensor, computed in
+    float32 at least (float16 gradients of a few hundred would overflow float16's squares).
 
     The global norm treats every gradient as one long vector:
     ``‖g‖_p = (Σᵢ ‖gᵢ‖_pᵖ)^(1/p)``, or ``max |g|`` for ``norm_type=inf``. Each gradient is
@@ -53,9 +54,14 @@ def clip_grad_norm_(
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor(0.0)
-    dtype = np.result_type(*(g.dtype for g in grads))
+    # NOTE: in float16 (largest value 65504) a norm of inf would zero every gradient.
+    dtype = np.result_type(np.float32, *(g.dtype for g in grads))
     # The norm of the per-tensor norms (an empty gradient has norm 0 and is left out).
-    norms = [np.linalg.vector_norm(g.data, ord=norm_type) for g in grads if g.data.size]
+    norms = [
+        np.linalg.vector_norm(g.data.astype(dtype, copy=False), ord=norm_type)
+        for g in grads
+        if g.data.size
+    ]
     total = np.linalg.vector_norm(np.array(norms, dtype), ord=norm_type) if norms else 0.0
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(

@@ -14,7 +14,7 @@ where gradient code tends to break.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -22,7 +22,19 @@ from hypothesis.extra import numpy as hnp
 
 from autonet.engine.tensor import Tensor, wrap
 
-__all__ = ["axes", "broadcastable_shapes", "shapes", "tensors"]
+if TYPE_CHECKING:
+    from autonet.testing.programs import Program
+
+__all__ = [
+    "away_from_zero",
+    "axes",
+    "broadcastable_shapes",
+    "grid",
+    "positive",
+    "programs",
+    "shapes",
+    "tensors",
+]
 
 
 def shapes(
@@ -85,3 +97,51 @@ def axes(
     if allow_int and ndim > 0:
         options.append(st.integers(-ndim, ndim - 1))
     return st.one_of(*options)
+
+
+# ---- element strategies: values where a derivative is defined and finite differences work --
+
+
+def positive(lo: float = 0.2, hi: float = 5.0) -> st.SearchStrategy[float]:
+    """Floats in [lo, hi] (for ln, √, powers of a base)."""
+    return st.floats(lo, hi, allow_nan=False)
+
+
+def away_from_zero(lo: float = 0.2, hi: float = 5.0) -> st.SearchStrategy[float]:
+    """Floats with lo <= |x| <= hi (for 1/x, and kinks at 0 such as |x| and relu)."""
+    side = st.floats(lo, hi, allow_nan=False)
+    return st.one_of(side, side.map(lambda v: -v))
+
+
+def grid(lo: float, hi: float, step: float = 0.25) -> st.SearchStrategy[float]:
+    """Values lo, lo+step, ..., hi: distinct values stay at least ``step`` apart, so that
+    finite differences never straddle a tie (max, sort) or a kink."""
+    n = round((hi - lo) / step)
+    return st.integers(0, n).map(lambda i: lo + i * step)
+
+
+# ---- programs ------------------------------------------------------------------------------
+
+
+def programs(
+    min_inputs: int = 1,
+    max_inputs: int = 3,
+    min_steps: int = 1,
+    max_steps: int = 5,
+    max_side: int = 3,
+    ops: Any = None,
+) -> st.SearchStrategy[Program]:
+    """Random small computation graphs over :mod:`autonet.testing.op_db`: a few steps on one
+    to three inputs whose shapes broadcast together, printable as readable steps, with
+    ``check_against(reference)`` (see :mod:`autonet.testing.programs`).
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(programs(max_steps=3))
+    ... def test_programs_match_finite_differences(program):
+    ...     program.check_against("finite differences")
+    >>> test_programs_match_finite_differences()
+    """
+    from autonet.testing.programs import programs as draw  # (it needs op_db, which needs us)
+
+    return draw(min_inputs, max_inputs, min_steps, max_steps, max_side, ops)

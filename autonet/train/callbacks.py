@@ -7,7 +7,9 @@ Subclass :class:`Callback` and override what you need; each method gets the
 
 from __future__ import annotations
 
+import errno
 import math
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +113,11 @@ class ModelCheckpoint(_Monitor):
         self.path = Path(path)
         self.save_best_only = save_best_only
 
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Check that ``path`` can be written before any epoch runs, rather than fail after
+        the first one."""
+        _check_writable(self.path, "ModelCheckpoint")
+
     def on_epoch_end(self, state: TrainingState) -> None:
         from autonet.io import save
 
@@ -119,6 +126,46 @@ class ModelCheckpoint(_Monitor):
             if value is not None:
                 self.best, self.best_epoch = value, state.epoch
             save(state.model.state_dict(), self.path, metadata={"epoch": str(state.epoch)})
+
+
+def _check_writable(path: Path, op: str) -> None:
+    """Raise the error a save to ``path`` would meet: its folder is missing or cannot be
+    written to (tried with an empty file, removed at once), or the path is a directory or
+    another file that is not a regular one."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"{op}: no such directory", str(folder))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"{op}: the path is a directory", str(path))
+    if path.exists() and not path.is_file():
+        raise FileExistsError(
+            errno.EEXIST, f"{op}: the path exists and is not a regular file", str(path)
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PermissionError(
+            e.errno, f"{op}: cannot write in the folder ({e.strerror})", str(folder)
+        ) from None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite, before that batch
+    changes the weights, and return the history so far (Keras's ``TerminateOnNaN``). It is
+    ``fit(..., on_nan="stop")`` as a callback: without it, ``fit`` raises an error there.
+
+    >>> import math
+    >>> import autonet as an
+    >>> X, y = an.ones(4, 1), an.tensor([[1.0], [math.nan], [1.0], [1.0]])
+    >>> history = an.train.fit(an.nn.Linear(1, 1), (X, y), "mse", epochs=5, batch_size=2,
+    ...                        shuffle=False, callbacks=[TerminateOnNaN()], verbose=False)
+    >>> history.epochs      # (and on standard error: fit: the loss is nan at epoch 1/5, ...)
+    1
+    """
+
+    def on_train_begin(self, state: TrainingState) -> None:
+        state.on_nan = "stop"
 
 
 class LambdaCallback(Callback):

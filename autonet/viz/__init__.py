@@ -4,6 +4,7 @@ training (matplotlib). Needs the ``viz`` and ``plot`` extras: ``pip install 'aut
 
 from autonet.viz.animate import animate_backward
 from autonet.viz.anomaly import detect_anomaly
+from autonet.viz.attention import plot_attention
 from autonet.viz.graph import describe_module, draw_graph, render
 from autonet.viz.html import to_html
 from autonet.viz.model import draw_model
@@ -18,6 +19,6 @@ from autonet.viz.trace import trace
 
 __all__ = [
     "animate_backward", "animate_training", "describe_module", "detect_anomaly", "draw_graph",
-    "draw_model", "plot_decision_boundary", "plot_gradient_flow", "plot_history", "plot_surface",
-    "render", "to_html", "trace",
+    "draw_model", "plot_attention", "plot_decision_boundary", "plot_gradient_flow",
+    "plot_history", "plot_surface", "render", "to_html", "trace",
 ]  # fmt: skip

@@ -30,6 +30,9 @@ INSTALL_DOT = (
 
 # Arrays with more elements than this are shown as statistics (min, mean, max, norm).
 INLINE_ELEMENTS = 6
+# What max_nodes="auto" draws at most, of operations and of leaves: Graphviz lays out a
+# drawing of this size in a second or two; a larger one takes minutes and cannot be read.
+AUTO_MAX_NODES = 1000
 # Names a trace gives to leaves that are data, not learned: drawn in the inputs' colour.
 LEAF_ROLES = ("input", "target")
 
@@ -72,7 +75,7 @@ def draw_graph(
     show_grad: bool = True,
     show_shapes: bool = True,
     rankdir: str = "LR",
-    max_nodes: int | None = None,
+    max_nodes: int | str | None = "auto",
     collapse: bool = False,
     step: int | None = None,
     depth: int | None = None,
@@ -94,8 +97,10 @@ def draw_graph(
       drawn as one box each: the module, its parameter count and output shape (and, when
       traced, statistics of its value and gradient); consecutive calls of alike modules, each
       taking the previous one's output, fold into one box marked ``×n``.
-    - ``max_nodes``: draw at most this many operations, nearest the roots first, and say
-      how many were left out.
+    - ``max_nodes``: draw at most this many operations, nearest the roots first, and at most
+      this many of their leaves, and say how many were left out. ``"auto"`` (the default)
+      stands for 1000 (``AUTO_MAX_NODES``), which Graphviz draws in a second or two;
+      ``None`` draws everything.
     - Values with more than a few elements are shown as shape and statistics (``"auto"``);
       leaves a trace named are labelled ``input``, ``target``, or by their parameter or
       buffer name.
@@ -116,6 +121,10 @@ def draw_graph(
     True
     """
     graphviz = _graphviz()
+    if not (max_nodes is None or max_nodes == "auto" or _is_count(max_nodes)):
+        raise ValueError(
+            f"draw_graph: max_nodes must be an int >= 0, None or 'auto', got {max_nodes!r}"
+        )
     traced = {}
     if len(roots) == 1 and isinstance(roots[0], trace):
         tr = roots[0]
@@ -193,7 +202,8 @@ def describe_module(module: Any) -> str:
     """
     kind = type(module).__name__
     for fields in (("in_features", "out_features"), ("in_channels", "out_channels"),
-                   ("num_embeddings", "embedding_dim"), ("num_features",)):  # fmt: skip
+                   ("num_embeddings", "embedding_dim"), ("num_features",),
+                   ("input_size", "hidden_size"), ("embed_dim", "num_heads")):  # fmt: skip
         if all(hasattr(module, f) for f in fields):
             args = [str(getattr(module, f)) for f in fields]
             if hasattr(module, "kernel_size") and fields[0] == "in_channels":
@@ -252,15 +262,21 @@ class _Drawer:
         self.reached: list[Function] = []  # every operation the walk met, drawn or not
 
     # -- walking -----------------------------------------------------------------------------
-    def walk(self, roots: Iterable[Tensor], max_nodes: int | None) -> tuple[list, list, int]:
+    def walk(self, roots: Iterable[Tensor], max_nodes: int | None
+             ) -> tuple[list, list, int, int]:  # fmt: skip
         """The operation nodes (nearest the roots first, at most ``max_nodes``), the leaves
-        reached, and how many operations were left out."""
+        they take (the first ``max_nodes`` reached), and how many of each were left out."""
         self.reached, leaves = reachable(roots)  # every operation (values are made from them)
         order = self.reached if max_nodes is None else self.reached[:max_nodes]
         skipped = len(self.reached) - len(order)
         if skipped:
-            leaves = [t for t in leaves if any(t is p for n in order for p in n.parents)]
-        return order, leaves, skipped
+            taken = {id(p) for n in order for p in n.parents}  # NOTE: a set keeps this linear
+            leaves = [t for t in leaves if id(t) in taken]
+        skipped_leaves = 0
+        if max_nodes is not None and len(leaves) > max_nodes:
+            skipped_leaves = len(leaves) - max_nodes
+            leaves = leaves[:max_nodes]
+        return order, leaves, skipped, skipped_leaves
 
     def calls(self, order: list[Function]) -> list[_Call]:
         """The traced calls among the drawn nodes, with their members and nesting."""
@@ -389,8 +405,9 @@ class _Drawer:
         return values
 
     # -- the whole ---------------------------------------------------------------------------
-    def draw(self, dot: Any, roots: tuple[Tensor, ...], max_nodes: int | None) -> None:
-        order, leaves, skipped = self.walk(roots, max_nodes)
+    def draw(self, dot: Any, roots: tuple[Tensor, ...], max_nodes: int | str | None) -> None:
+        cap = AUTO_MAX_NODES if max_nodes == "auto" else max_nodes
+        order, leaves, skipped, skipped_leaves = self.walk(roots, cap)
         if self.step is not None:
             self.ready = gradient_ready(self.reached)
         self.values = self.output_values(order)
@@ -428,17 +445,18 @@ class _Drawer:
             )
         for draw_item in bodies.get(id(None), []):
             draw_item(dot)
+        opened = {id(c) for c in open_calls}
         for call in open_calls:
-            if call.parent is None or id(call.parent) not in {id(c) for c in open_calls}:
+            if call.parent is None or id(call.parent) not in opened:
                 self.cluster(dot, call, bodies, open_calls)
 
-        drawn = {id(n) for n in order}
+        drawn = {id(n) for n in order} | {id(t) for t in leaves} | box_of.keys()
 
         def source(item: Any) -> str:
             box = box_of.get(id(item))
             return f"call{id(box)}" if box is not None else value_id(item)
 
-        edges: list[tuple[str, str, dict[str, str]]] = []
+        edges: dict[tuple[str, str], dict[str, str]] = {}  # (a dict: each edge once, in order)
         for node in order:
             target = f"call{id(box_of[id(node)])}" if id(node) in box_of else node_id(node)
             for i, p in enumerate(node.parents):
@@ -446,16 +464,21 @@ class _Drawer:
                     if id(node) not in box_of:
                         self.constant(dot, node, i)
                     continue
-                if not (isinstance(p, Tensor) or id(p) in drawn):
-                    edge = ("autonet_note", target, {"style": "dotted"})
+                if id(p) not in drawn:  # an operation or a leaf left out
+                    tail, attrs = "autonet_note", {"style": "dotted"}
                 else:
-                    edge = (source(p), target, {})
-                if edge[0] != edge[1] and edge not in edges:
-                    edges.append(edge)
-        for tail, head, attrs in edges:
+                    tail, attrs = source(p), {}
+                if tail != target:
+                    edges.setdefault((tail, target), attrs)
+        for (tail, head), attrs in edges.items():
             dot.edge(tail, head, **attrs)
-        if skipped:
-            note = _escape(f"{skipped} more operations not drawn (max_nodes={max_nodes})")
+        if skipped or skipped_leaves:
+            left_out = [f"{n} more {what}" for n, what in
+                        ((skipped, "operations"), (skipped_leaves, "leaves")) if n]  # fmt: skip
+            how = f"max_nodes={cap}" + (
+                " by default; max_nodes=None draws them all" if max_nodes == "auto" else ""
+            )
+            note = _escape(f"{' and '.join(left_out)} not drawn ({how})")
             dot.node("autonet_note", note, **STYLES["note"])
 
     def boxes(self, calls: list[_Call]) -> list[_Call]:
@@ -469,15 +492,22 @@ class _Drawer:
 
     def fold(self, boxes: list[_Call]) -> dict[int, _Call]:
         """Each box's leader: itself, or the first of a run of alike boxes in which each one
-        takes only the previous one's output (drawn as one box marked ``×n``)."""
+        takes only the previous one's output, or of a run of calls of one module in which each
+        takes the previous one's output beside inputs of its own (a recurrent cell at every
+        time step); a run is drawn as one box marked ``×n``."""
         leader: dict[int, _Call] = {}
         self.repeats: dict[int, list[_Call]] = {}
         by_output = {id(b.output): b for b in boxes}
         for box in sorted(boxes, key=lambda b: b.output.seq):
             previous = [by_output[s] for s in box.stops if s in by_output]
-            if (len(box.stops) == 1 and len(previous) == 1
-                    and previous[0].signature() == box.signature()
-                    and previous[0].parent is box.parent):  # fmt: skip
+            again = [p for p in previous if box.module is not None and p.module is box.module]
+            if len(again) == 1 and again[0].parent is box.parent:
+                previous = again  # the same module again: a recurrence
+            elif not (len(box.stops) == 1 and len(previous) == 1
+                      and previous[0].signature() == box.signature()
+                      and previous[0].parent is box.parent):  # fmt: skip
+                previous = []
+            if previous:
                 first = leader[id(previous[0])]
                 leader[id(box)] = first
                 self.repeats[id(first)].append(box)
@@ -491,7 +521,8 @@ class _Drawer:
         its parameter count and, when traced, statistics of its value and gradient."""
         run = self.repeats.get(id(box), [box])
         last = run[-1]
-        count = sum(p.size for call in run for p in call.parameters())
+        # (each parameter once: the calls of a recurrence share theirs)
+        count = sum(p.size for p in {id(p): p for call in run for p in call.parameters()}.values())
         lines = [box.label + (f" ×{len(run)}" if len(run) > 1 else "")]
         noted = record_of(last.output)
         out = noted.value if noted is not None else self.values.get(id(last.output))
@@ -604,7 +635,20 @@ def value_id(obj: Any) -> str:
 
 
 def _escape(text: str) -> str:
-    """Text safe inside a graphviz record label."""
+    r"""Text safe inside a graphviz record label.
+
+    NOTE: backslashes first: Graphviz reads ``\n``, ``\l`` and ``\r`` in a label as line
+    breaks and ``\{`` as a brace, so a name such as ``C:\new`` or ``p\{q`` must keep its
+    backslashes as text.
+
+    >>> print(_escape(r"C:\new\{run}"))
+    C:\\new\\\{run\}
+    """
+    text = text.replace("\\", "\\\\")
     for ch in "{}|<>":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def _is_count(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0

@@ -95,14 +95,28 @@ def _draw_boundary(ax: Any, model: Any, X: Any, y: Any, resolution: int, margin:
         level = 0.5 if z.min() >= 0 and z.max() <= 1 else 0.0
         ax.contourf(xx, yy, z, levels=20, cmap="RdBu", alpha=0.6)
         ax.contour(xx, yy, z, levels=[level], colors="k", linewidths=1.5)
+        points = {"c": "k"} if labels is None else {"c": labels, "cmap": "RdBu"}
     else:
         z = out.argmax(axis=-1)
-        ax.contourf(xx, yy, z, levels=np.arange(out.shape[-1] + 1) - 0.5, cmap="tab10", alpha=0.4)
-    colors = labels if labels is not None else "k"
-    ax.scatter(x[:, 0], x[:, 1], c=colors, cmap="RdBu" if out.shape[-1] == 1 else "tab10",
-               edgecolors="k", s=60)  # fmt: skip
+        # NOTE: one colour per class for both the regions and the points (class k's colour is
+        # the k-th of tab10), whatever classes the points or the regions happen to show.
+        palette = _class_colors(out.shape[-1])
+        ax.contourf(xx, yy, z, levels=np.arange(len(palette) + 1) - 0.5, colors=palette,
+                    alpha=0.4)  # fmt: skip
+        if labels is not None and labels.size != len(x):  # one-hot or probabilities
+            labels = labels.reshape(len(x), -1).argmax(axis=1)
+        points = {"c": "k" if labels is None else [palette[int(k)] for k in labels]}
+    ax.scatter(x[:, 0], x[:, 1], edgecolors="k", s=60, **points)
     ax.set_xlim(xx.min(), xx.max())
     ax.set_ylim(yy.min(), yy.max())
+
+
+def _class_colors(n: int) -> list[Any]:
+    """The colour of each of ``n`` classes: tab10's, in order (tab20's beyond 10 classes)."""
+    from matplotlib import colormaps
+
+    colors = colormaps["tab10" if n <= 10 else "tab20"].colors
+    return [colors[k % len(colors)] for k in range(n)]
 
 
 def plot_decision_boundary(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-NAMES = ["op_overhead", "mlp_step", "digits_fit", "moons", "deep_chain", "memory", "conv2d"]
+NAMES = ["op_overhead", "mlp_step", "digits_fit", "moons", "deep_chain", "memory", "conv2d",
+         "lstm", "transformer"]  # fmt: skip
 
 
 def load(name: str) -> ModuleType:

@@ -116,6 +116,9 @@ class Pow(Function):
             return (g * 0,)  # NOTE: x⁰ = 1 everywhere, also at x = 0 where x⁻¹ is infinite
         return (g * p * x ** (p - 1),)
 
+    def error(self, x):
+        return _power_error(self.name, x, self.exponent)
+
 
 class Power(Function):
     """y = aᵇ with both operands tensors;  dy/da = b·aᵇ⁻¹,  dy/db = aᵇ·ln a."""
@@ -129,11 +132,29 @@ class Power(Function):
 
     def backward(self, g, y, a, b):
         need_a, need_b = self.needs_input_grad
-        ga = g * b * a ** (b - 1) if need_a else None
+        # NOTE: where b = 0, aᵇ = 1 for every a, so dy/da = 0, also at a = 0 where b·aᵇ⁻¹
+        # would be 0·∞ (PyTorch's value). At that one point the exponent b - 1 becomes 1, so
+        # that no infinity is computed, not even for a derivative of this backward.
+        ga = g * b * a ** np.where((a == 0) & (b == 0), 1, b - 1) if need_a else None
         # NOTE: ln a exists only for a > 0. At a = 0 the true limit of aᵇ·ln a is 0 (b > 0);
         # for a < 0 there is no real derivative. Both get 0, with no NaN or warning.
         gb = g * y * np.log(np.where(a > 0, a, 1)) if need_b else None
         return ga, gb
+
+    def error(self, a, b):
+        return _power_error(self.name, a, b)
+
+
+def _power_error(name: str, base: Any, exponent: Any) -> ValueError:
+    """The error of a power that NumPy refused: integers to negative integer powers (which
+    have no integer result), or shapes that do not broadcast."""
+    exponent = np.asarray(exponent)
+    if np.asarray(base).dtype.kind in "iu" and exponent.dtype.kind in "iu" and (exponent < 0).any():
+        return ValueError(
+            f"{name}: integers to negative integer powers are not allowed; make the base "
+            "floating first, e.g. x.float() ** -1"
+        )
+    return broadcast_error(name, np.shape(base), exponent.shape)
 
 
 class MatMul(Function):

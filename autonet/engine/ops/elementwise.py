@@ -309,7 +309,8 @@ class Clip(Function):
 
 class Maximum(Function):
     """y = max(a, b) elementwise;  dy/da = 1 where a > b, dy/db = 1 where b > a.
-    NOTE: at ties each side gets half of the gradient."""
+    NOTE: at ties each side gets half of the gradient, ties of ±inf with itself too (the
+    sign of a - b would be NaN there: inf - inf)."""
 
     name = "maximum"
     broadcasts = True
@@ -318,14 +319,14 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, g, y, a, b):
-        w = (np.sign(a - b) + 1) * 0.5  # 1 where a wins, 0 where b wins, ½ at ties
+        w = np.where(a == b, 0.5, (a > b).astype(g.dtype))  # 1 where a wins, 0 where b wins
         need_a, need_b = self.needs_input_grad
         return (g * w if need_a else None), (g * (1 - w) if need_b else None)
 
 
 class Minimum(Function):
     """y = min(a, b) elementwise;  dy/da = 1 where a < b, dy/db = 1 where b < a.
-    NOTE: at ties each side gets half of the gradient."""
+    NOTE: at ties each side gets half of the gradient, ties of ±inf with itself too."""
 
     name = "minimum"
     broadcasts = True
@@ -334,7 +335,7 @@ class Minimum(Function):
         return np.minimum(a, b)
 
     def backward(self, g, y, a, b):
-        w = (np.sign(b - a) + 1) * 0.5  # 1 where a wins, 0 where b wins, ½ at ties
+        w = np.where(a == b, 0.5, (a < b).astype(g.dtype))  # 1 where a wins, 0 where b wins
         need_a, need_b = self.needs_input_grad
         return (g * w if need_a else None), (g * (1 - w) if need_b else None)
 

@@ -152,7 +152,9 @@ class Mean(Reduction):
 
 class Max(Reduction):
     """y = max of x over the axes;  dy/dxᵢ = 1 for the maximal elements, else 0.
-    NOTE: when several elements tie for the maximum they share the gradient equally."""
+    NOTE: when several elements tie for the maximum they share the gradient equally. A NaN
+    is the maximum of the values it is among (NaN propagates): the gradient goes to it (to
+    the NaNs, shared), as in PyTorch, since NaN equals nothing, not even the maximum."""
 
     __slots__ = ()
     name = "max"
@@ -162,7 +164,7 @@ class Max(Reduction):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g, y, x):
-        winners = (x == self.kept(y, x.shape)).astype(g.dtype)
+        winners = ((x == self.kept(y, x.shape)) | np.isnan(x)).astype(g.dtype)
         share = winners / winners.sum(axis=self.axis, keepdims=True)
         return (self.kept(g, x.shape) * share,)
 
@@ -274,7 +276,10 @@ def _args(op: str, x: Tensor, axis: Any, dim: Any, keepdims: bool, keepdim: Any)
         axis = dim
     if keepdim is not None:
         keepdims = keepdim
-    return normalize_axis(op, axis, x.data.ndim), bool(keepdims)
+    axes = normalize_axis(op, axis, x.data.ndim)
+    # NOTE: a 0-d tensor has one element and no axes; axis 0 (or -1) reduces it as a whole,
+    # as NumPy and PyTorch allow.
+    return (None if x.data.ndim == 0 else axes), bool(keepdims)
 
 
 @operation(numpy=np.sum)
@@ -453,13 +458,21 @@ def std(
     dim: Axis = None,
     keepdim: bool | None = None,
 ) -> Tensor:
-    """Standard deviation, the square root of ``var`` (same arguments).
+    """Standard deviation, the square root of ``var`` (same arguments). Where the values do
+    not vary (a variance of 0) the gradient is 0, as in PyTorch.
 
     >>> import autonet as an
     >>> an.tensor([1.0, 3.0]).std()
     tensor(1.)
     """
-    return var(x, axis, ddof, keepdims, dim=dim, keepdim=keepdim).sqrt()
+    v = var(x, axis, ddof, keepdims, dim=dim, keepdim=keepdim)
+    zero = v.data == 0
+    if not zero.any():
+        return v.sqrt()
+    # NOTE: d√v/dv = 1/(2√v) is infinite at v = 0, where the gradient of v is 0 (every
+    # x - mean is 0), and 0·∞ is NaN. There the root is taken of 1 instead and the result
+    # set to 0: the gradient is 0, and so are the derivatives of any order.
+    return Where.apply(zero, 0.0, Where.apply(zero, 1.0, v).sqrt())
 
 
 def _no_grad_reduction(

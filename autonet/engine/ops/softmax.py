@@ -27,6 +27,8 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.size == 0:  # NOTE: an empty axis has no maximum; its softmax is empty too
+            return np.exp(x)
         # NOTE: subtracting the maximum leaves the result unchanged and keeps e^x finite.
         e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
@@ -47,6 +49,8 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
+        if x.size == 0:  # NOTE: an empty axis has no maximum; its log-softmax is empty too
+            return np.exp(x)
         z = x - x.max(axis=self.axis, keepdims=True)  # NOTE: the largest logit becomes 0
         return z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
 
