@@ -53,3 +53,13 @@ from autonet.viz.anomaly import detect_anomaly
 bool = bool_
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``an.onnx`` and ``an.interop`` load on first use (neither imports onnx or PyTorch until
+    one of its functions runs, so that ``import autonet`` needs neither)."""
+    if name in ("onnx", "interop"):
+        import importlib
+
+        return importlib.import_module(f"autonet.{name}")
+    raise AttributeError(f"module 'autonet' has no attribute {name!r}")

@@ -95,6 +95,7 @@ class Config:
     profile: bool = False
     profile_top: int = 15
     profiles: dict[str, str] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)  # by workload: measured curves (growth)
 
     def pick(self, full: Any, quick: Any) -> Any:
         """``quick`` under ``--quick``, else ``full`` (repeat counts, step counts)."""

@@ -3,7 +3,7 @@
     python -m benchmarks                      # every workload (a few minutes)
     python -m benchmarks --quick              # a short version (under a minute)
     python -m benchmarks --only mlp_step moons
-    python -m benchmarks --write              # also write benchmarks/RESULTS.md and results.png
+    python -m benchmarks --write              # also write RESULTS.md, results.png, growth.png
     python -m benchmarks --only moons --profile   # where autonet's time goes (cProfile)
 
 The exit status is 1 when autonet's results disagree with the floor's anywhere, or a workload
@@ -40,7 +40,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write",
         action="store_true",
-        help="write benchmarks/RESULTS.md and benchmarks/results.png",
+        help="write benchmarks/RESULTS.md, results.png and (with growth) growth.png",
     )
     parser.add_argument(
         "--threads",
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n--- profile: {label}\n{text}")
     if args.write:
         command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
-        for path in report.write(rows, about, command.strip(), config.profiles):
+        for path in report.write(rows, about, command.strip(), config.profiles, config.curves):
             print(f"wrote {path}")
     if failed:
         print(

@@ -183,3 +183,105 @@ def test_errors_name_the_op_and_shapes(x, w, kwargs, match):
 def test_bias_shape_error():
     with pytest.raises(ValueError, match=r"conv2d: bias of shape \(3,\) should be \(4,\)"):
         F.conv2d(an.zeros(1, 2, 5, 5), an.zeros(4, 2, 3, 3), an.zeros(3))
+
+
+# ---- the strategies of the convolution primitives, each on shapes that select it ----------
+
+STRATEGIES = [
+    # (stride, padding, dilation, groups, phased): stride 1 reads the padded planes; any
+    # other stride splits them into phases first
+    ((1, 1), (1, 1), (1, 1), 1, False),
+    ((1, 1), (0, 2), (2, 1), 2, False),
+    ((2, 2), (1, 1), (1, 1), 1, True),
+    ((2, 1), (1, 0), (1, 2), 1, True),
+    ((3, 2), (2, 1), (2, 1), 2, True),
+]
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation", "groups", "phased"), STRATEGIES)
+def test_each_strategy_matches_the_loops(stride, padding, dilation, groups, phased):
+    from autonet.engine.ops.convolution import Layout
+
+    rng = np.random.default_rng(sum(stride) + 10 * groups)
+    x, w, b = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((4, 4 // groups, 3, 2)), None
+    pads = tuple((p, p) for p in padding)
+    layout = Layout((7, 6), (3, 2), stride, pads, dilation)
+    assert layout.phased is phased
+    tx, tw = tensors(x, w)
+    y = F.conv2d(tx, tw, b, stride, padding, dilation, groups)
+    assert_close(y, conv_reference(x, w, b, stride, padding, dilation, groups), rtol=1e-10)
+    assert gradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
+                     (tx, tw))  # fmt: skip
+    assert gradgradcheck(lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
+                         (tx, tw))  # fmt: skip
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation", "groups", "phased"), STRATEGIES)
+def test_columns_and_col2im_are_adjoint(stride, padding, dilation, groups, phased):
+    """⟨columns(x), c⟩ = ⟨x, uncolumns(c)⟩, including the wrapped positions of the wide rows
+    (which col2im must add nowhere they do not come from)."""
+    from autonet.engine.ops.convolution import Layout
+
+    rng = np.random.default_rng(3)
+    layout = Layout((7, 6), (3, 2), stride, tuple((p, p) for p in padding), dilation)
+    x = rng.standard_normal((2, 3, 7, 6))
+    cols = layout.columns(x)
+    c = rng.standard_normal(cols.shape)
+    assert float((cols * c).sum()) == pytest.approx(float((x * layout.uncolumns(c)).sum()))
+
+
+@pytest.mark.parametrize(("stride", "padding", "dilation", "groups", "phased"), STRATEGIES)
+def test_the_three_maps_are_each_others_adjoints(stride, padding, dilation, groups, phased):
+    """⟨conv(x, w), g⟩ = ⟨x, conv_transpose(g, w)⟩ = ⟨w, conv_weight(x, g)⟩."""
+    from autonet.engine.ops.convolution import Conv2d, Conv2dWeight, ConvTranspose2d
+
+    rng = np.random.default_rng(4)
+    params = {"stride": stride, "padding": tuple((p, p) for p in padding),
+              "dilation": dilation, "groups": groups}  # fmt: skip
+    x, w = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2))
+    y = Conv2d.apply(x, w, **params)
+    g = rng.standard_normal(y.shape)
+    dx = ConvTranspose2d.apply(g, w, size=(7, 6), **params)
+    dw = Conv2dWeight.apply(x, g, kernel=(3, 2), **params)
+    assert dx.shape == x.shape and dw.shape == w.shape
+    assert float((y * g).sum()) == pytest.approx(float((x * dx).sum()))
+    assert float((y * g).sum()) == pytest.approx(float((w * dw).sum()))
+
+
+def test_the_saved_columns_serve_every_backward():
+    """conv2d keeps x's columns for the weight's gradient: a second backward through a
+    retained graph, and a recorded one, give the same gradients."""
+    rng = np.random.default_rng(5)
+    x, w = tensors(rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)))
+    y = (F.conv2d(x, w, None, 2, 1) ** 2).sum()
+    first = an.grad(y, [x, w], retain_graph=True)
+    again = an.grad(y, [x, w], create_graph=True)
+    for a, b in zip(first, again):
+        assert_close(a, b.numpy(), rtol=1e-12)
+    xd, wd = x.detach().numpy(), w.detach().numpy()
+    reference = conv_reference(xd, wd, None, (2, 2), (1, 1), (1, 1), 1)
+    assert_close(F.conv2d(x, w, None, 2, 1), reference, rtol=1e-10)
+
+
+@pytest.mark.parametrize("size", [(4, 6), (5, 7)])  # tiled exactly; with a margin
+def test_fold_of_tiling_windows_lays_them_side_by_side(size):
+    """With stride = kernel the windows do not overlap, and fold takes its shortcut (the
+    windows laid side by side): it must equal the sum of every window put back in place."""
+    rng = np.random.default_rng(size[1])
+    windows = rng.standard_normal((2, size[0] // 2, size[1] // 3, 2, 3))
+    expected = np.zeros((2, *size))
+    for p in range(windows.shape[1]):
+        for q in range(windows.shape[2]):
+            expected[:, 2 * p : 2 * p + 2, 3 * q : 3 * q + 3] += windows[:, p, q]
+    y = an.fold(an.tensor(windows, dtype=an.float64, requires_grad=True), size, (2, 3), (2, 3))
+    assert_close(y, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_an_empty_batch_gives_empty_results_and_zero_weight_gradients(stride):
+    x, w = an.zeros(0, 3, 5, 5, requires_grad=True), an.ones(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1, stride=stride)
+    assert y.shape == (0, 4, 5 // stride + (stride == 2), 5 // stride + (stride == 2))
+    y.sum().backward()
+    assert x.grad.shape == x.shape and w.grad.tolist() == np.zeros((4, 3, 3, 3)).tolist()
+    assert F.max_pool2d(x, 2).shape == F.avg_pool2d(x, 2).shape == (0, 3, 2, 2)

@@ -179,3 +179,46 @@ def test_dropout2d_drops_whole_channels():
     layer = an.nn.Dropout2d(0.5)
     layer.eval()
     assert layer(x) is x
+
+
+# ---- the window primitives' strategies, each on shapes that select it ------------------------
+
+WINDOWS = [
+    # (input size, kernel, stride): windows that tile the input exactly; that tile it but
+    # leave a margin no window covers; that overlap; that leave gaps
+    ((6, 4), (2, 2), (2, 2)),
+    ((7, 5), (2, 2), (2, 2)),
+    ((6, 5), (3, 2), (2, 1)),
+    ((7, 7), (2, 1), (3, 2)),
+]
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride"), WINDOWS)
+@pytest.mark.parametrize("kind", ["max", "mean"])
+def test_each_window_geometry_matches_the_loops(size, kernel, stride, kind):
+    rng = np.random.default_rng(sum(size))
+    values = rng.permutation(2 * 3 * size[0] * size[1]) * 0.1  # distinct: no ties
+    x = an.tensor(values.reshape(2, 3, *size), dtype=an.float64, requires_grad=True)
+    pool = F.max_pool2d if kind == "max" else F.avg_pool2d
+    expected = pool_reference(x.numpy(), kernel, stride, (0, 0), kind)
+    assert_close(pool(x, kernel, stride), expected[0] if kind == "max" else expected, rtol=1e-12)
+    assert gradcheck(lambda x: pool(x, kernel, stride), (x,))
+    assert gradgradcheck(lambda x: pool(x, kernel, stride), (x,))
+
+
+def test_max_pool_ties_share_and_nan_takes_the_gradient():
+    x = an.tensor([[[[1.0, 1.0, 0.0, 2.0], [1.0, 1.0, np.nan, 3.0]]]], requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    assert np.isnan(y.numpy()[0, 0, 0, 1]) and y.numpy()[0, 0, 0, 0] == 1.0
+    y.backward(an.ones(*y.shape))
+    # four tied maxima share the gradient of 1; the NaN takes the whole of its window's
+    assert x.grad.tolist() == [[[[0.25, 0.25, 0.0, 0.0], [0.25, 0.25, 1.0, 0.0]]]]
+
+
+def test_max_pool_second_order_in_the_output_gradient():
+    """The gradient sends g to the maxima, linearly: differentiable again, in g and in x."""
+    rng = np.random.default_rng(0)
+    x = an.tensor(rng.permutation(2 * 36).reshape(2, 1, 6, 6) * 0.1, dtype=an.float64,
+                  requires_grad=True)  # fmt: skip
+    for kernel, stride in [(2, 2), (3, 2), (2, 1)]:
+        assert gradgradcheck(lambda x, k=kernel, s=stride: F.max_pool2d(x, k, s), (x,))

@@ -1,13 +1,13 @@
-"""Convolution and pooling, composed from the engine's sliding windows (``unfold``) and its
-matrix product, so every gradient (and every gradient of a gradient) comes from the engine.
+"""Convolution and pooling, from the engine's primitives, so every gradient (and every
+gradient of a gradient) comes from the engine.
 
 A 2-D convolution of ``x`` (N, C, H, W) with ``weight`` (O, C, kH, kW) is
 
     y[n, o, p, q] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x[n, c, p·s₁ + i·d₁, q·s₂ + j·d₂]
 
-(a cross-correlation, as in every deep-learning library). Gathering the windows as the rows
-of a matrix — one row per output position, one column per (c, i, j) — turns the sum into one
-matrix product: ``rows @ Wᵀ`` ("im2col"). Pooling takes the max or the mean of each window.
+(a cross-correlation, as in every deep-learning library): the engine's ``Conv2d`` primitive
+(:mod:`autonet.engine.ops.convolution`), whose VJPs are the two other maps of the same
+bilinear form. Pooling takes the max or the mean of each window.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.factories import tensor
-from autonet.engine.ops import pad, unfold, where
+from autonet.engine.function import apply
+from autonet.engine.ops import pad, where
 from autonet.engine.ops.conv import Pair, pair
+from autonet.engine.ops.convolution import Conv2d
+from autonet.engine.ops.pooling import WindowMax, WindowSum
 from autonet.engine.random import default_generator
 from autonet.engine.tensor import Tensor, as_tensor
 
@@ -59,7 +62,7 @@ def conv2d(
             f"conv2d: expected input (N, C, H, W) or (C, H, W) and weight (O, C/groups, kH, kW), "
             f"got input {x.shape} and weight {weight.shape}"
         )
-    n, c, _, _ = x.shape
+    c = x.shape[1]
     o, cg, kh, kw = weight.shape
     _check_groups("conv2d", groups, c, o)
     if c != cg * groups:
@@ -71,25 +74,13 @@ def conv2d(
         raise ValueError(f"conv2d: bias of shape {bias.shape} should be ({o},), one per filter")
     stride_ = pair("conv2d", "stride", stride, 1)
     dilation_ = pair("conv2d", "dilation", dilation, 1)
-    x = _pad("conv2d", x, padding, (kh, kw), stride_, dilation_)
-    _check_fits("conv2d", x, (kh, kw), dilation_, weight.shape)
-
-    cols = unfold(x, (kh, kw), stride_, dilation_)  # (N, C, OH, OW, kH, kW), a view
-    oh, ow = cols.shape[2], cols.shape[3]
-    if groups == 1:
-        rows = cols.permute(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)  # im2col
-        y = rows @ weight.reshape(o, c * kh * kw).T  # (N·OH·OW, O)
-        if bias is not None:
-            y = y + bias
-        y = y.reshape(n, oh, ow, o).permute(0, 3, 1, 2)
-    else:
-        # One matrix product per group, batched: (G, N·OH·OW, C/G·kH·kW) @ (G, C/G·kH·kW, O/G).
-        rows = cols.reshape(n, groups, cg, oh, ow, kh, kw).permute(1, 0, 3, 4, 2, 5, 6)
-        rows = rows.reshape(groups, n * oh * ow, cg * kh * kw)
-        y = rows @ weight.reshape(groups, o // groups, cg * kh * kw).swapaxes(1, 2)
-        y = y.reshape(groups, n, oh, ow, o // groups).permute(1, 0, 4, 2, 3).reshape(n, o, oh, ow)
-        if bias is not None:
-            y = y + bias.reshape(1, o, 1, 1)
+    pads = padding_pairs("conv2d", padding, (kh, kw), stride_, dilation_)
+    padded = tuple(n + sum(p) for n, p in zip(x.shape[-2:], pads))
+    _check_fits("conv2d", padded, (kh, kw), dilation_, x.shape, weight.shape)
+    conv = Conv2d(stride_, tuple(pads), dilation_, groups)
+    y = apply(conv, x, weight)  # (N, O, OH, OW)
+    if bias is not None:
+        y = y + bias.reshape(1, o, 1, 1)
     return y.squeeze(0) if unbatched else y
 
 
@@ -156,8 +147,8 @@ def max_pool2d(
     h, w = x.shape[-2:]
     extra = _ceil_extra((h, w), kernel, stride_, padding_, dilation_, ceil_mode)
     x = _pad_pairs(x, padding_, -np.inf, after=[p + e for p, e in zip(padding_, extra)])
-    _check_fits("max_pool2d", x, kernel, dilation_)
-    values = unfold(x, kernel, stride_, dilation_).max(axis=(-2, -1))
+    _check_fits("max_pool2d", x.shape[-2:], kernel, dilation_, x.shape)
+    values = apply(WindowMax(kernel, stride_, dilation_), x)  # (N, C, OH, OW)
     if not return_indices:
         return values
     return values, _argmax_indices(x.data, (h, w), kernel, stride_, padding_, dilation_)
@@ -202,8 +193,8 @@ def avg_pool2d(
     h, w = x.shape[-2:]
     extra = _ceil_extra((h, w), kernel, stride_, padding_, (1, 1), ceil_mode)
     x = _pad_pairs(x, padding_, 0.0, after=[p + e for p, e in zip(padding_, extra)])
-    _check_fits("avg_pool2d", x, kernel, (1, 1))
-    sums = unfold(x, kernel, stride_).sum(axis=(-2, -1))
+    _check_fits("avg_pool2d", x.shape[-2:], kernel, (1, 1), x.shape)
+    sums = apply(WindowSum(kernel, stride_, (1, 1)), x)  # (N, C, OH, OW)
     if divisor_override is not None:
         return sums / divisor_override
     if not any(extra) and (count_include_pad or not any(padding_)):
@@ -376,13 +367,6 @@ def _check_groups(op: str, groups: int, channels: int, filters: int) -> None:
         )
 
 
-def _pad(op: str, x: Tensor, padding: Any, kernel: Pair, stride: Pair,
-         dilation: Pair) -> Tensor:  # fmt: skip
-    """``x`` padded with zeros on its last two axes as ``padding`` says."""
-    pairs = padding_pairs(op, padding, kernel, stride, dilation)
-    return _pad_pairs(x, [p for p, _ in pairs], 0.0, after=[q for _, q in pairs])
-
-
 def padding_pairs(op: str, padding: Any, kernel: Pair, stride: Pair,
                    dilation: Pair) -> list[Pair]:  # fmt: skip
     """(before, after) for each of the last two axes."""
@@ -440,13 +424,17 @@ def _pad_pairs(x: Tensor, before: Any, value: float, after: Any = None) -> Tenso
     return pad(x, widths, constant_values=value)
 
 
-def _check_fits(op: str, x: Tensor, kernel: Any, dilation: Any, weight_shape: Any = None) -> None:
+def _check_fits(op: str, size: Any, kernel: Any, dilation: Any, shape: Any,
+                weight_shape: Any = None) -> None:  # fmt: skip
+    """Raise unless the kernel's span fits in the padded (H, W) ``size`` (``shape``: the whole
+    padded input's)."""
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(s > n for s, n in zip(spans, x.shape[-2:])):
+    if any(s > n for s, n in zip(spans, size)):
         what = f"weight {weight_shape}" if weight_shape is not None else f"kernel {tuple(kernel)}"
+        shape = tuple(shape[:-2]) + tuple(size)
         raise ValueError(
             f"{op}: {what} spans {spans} (with dilation {tuple(dilation)}), larger than the "
-            f"padded input's {tuple(x.shape[-2:])} (input shape after padding {x.shape})"
+            f"padded input's {tuple(size)} (input shape after padding {shape})"
         )
 
 

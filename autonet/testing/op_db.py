@@ -463,6 +463,24 @@ def _conv2d(x: np.ndarray, weight: np.ndarray, padding: int = 0) -> np.ndarray:
     return np.einsum("ncpqij,ocij->nopq", windows, weight)
 
 
+def _pool2d_samples(draw: Any, max_dims: int, max_side: int) -> Sample:
+    """Windows of 1 or 2 per axis, stride 1 or 2 (overlapping, tiling and gapped windows);
+    distinct values a grid step apart, so that no window's maximum ties."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    size = tuple(draw(st.integers(k, k + 2)) for k in kernel)
+    x = draw(_tensor((n, c, *size), ast.grid(-8, 8), unique=True))
+    return Sample((x,), {"kernel_size": kernel, "stride": stride})
+
+
+def _pool2d(reduce: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    def pool(x: np.ndarray, kernel_size: Any, stride: Any) -> np.ndarray:
+        return reduce(_unfold(x, kernel_size, stride), axis=(-2, -1))
+
+    return pool
+
+
 def _windows(fold: bool) -> SampleFactory:
     def draw(draw: Any, max_dims: int, max_side: int) -> Sample:
         kernel = draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
@@ -1237,6 +1255,24 @@ op_db: list[OpInfo] = [
         covers=(F.conv2d,),
         rtol=1e-10,
         atol=1e-10,
+    ),
+    OpInfo(
+        "nn.functional.max_pool2d",
+        F.max_pool2d,
+        _pool2d(np.max),
+        _composite(_pool2d_samples),
+        covers=(F.max_pool2d,),
+        domain="no ties within a window",
+        smooth=False,
+    ),
+    OpInfo(
+        "nn.functional.avg_pool2d",
+        F.avg_pool2d,
+        _pool2d(np.mean),
+        _composite(_pool2d_samples),
+        covers=(F.avg_pool2d,),
+        rtol=1e-10,
+        atol=1e-12,
     ),
     # -- matrices
     OpInfo("tril", an.tril, np.tril, _composite(_matrix)),

@@ -12,7 +12,7 @@ import importlib
 from types import ModuleType
 
 NAMES = ["op_overhead", "mlp_step", "digits_fit", "moons", "deep_chain", "memory", "conv2d",
-         "lstm", "transformer"]  # fmt: skip
+         "pool2d", "digits_cnn", "lstm", "transformer", "growth"]  # fmt: skip
 
 
 def load(name: str) -> ModuleType:

@@ -75,7 +75,19 @@ class Fold(Function):
     def forward(self, x):
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
         oh, ow = x.shape[-4], x.shape[-3]
-        out = np.zeros(x.shape[:-4] + self.size, dtype=x.dtype)
+        lead = x.shape[:-4]
+        if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1):
+            # NOTE: windows that tile the input (stride = kernel) do not overlap: the sum is
+            # the windows laid side by side, (..., OH, OW, kH, kW) -> (..., OH·kH, OW·kW).
+            tiles = x.swapaxes(-3, -2)  # (..., OH, kH, OW, kW)
+            if (oh * kh, ow * kw) == self.size:
+                out = np.empty(lead + self.size, dtype=x.dtype)
+                out.reshape(tiles.shape)[...] = tiles
+            else:  # a margin no window covers
+                out = np.zeros(lead + self.size, dtype=x.dtype)
+                out[..., : oh * kh, : ow * kw] = tiles.reshape(lead + (oh * kh, ow * kw))
+            return out
+        out = np.zeros(lead + self.size, dtype=x.dtype)
         # NOTE: one strided slice per kernel offset (kH·kW of them), never a loop over pixels.
         for i in range(kh):
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
