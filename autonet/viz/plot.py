@@ -1,8 +1,9 @@
 """Plots of training with matplotlib: loss and metric curves, decision boundaries and output
 surfaces of two-input models, an animation of learning, and the flow of gradients per layer.
 
-Every function returns a ``matplotlib.figure.Figure`` (shown inline in Jupyter; save it with
-``fig.savefig(path)``) and works without a display.
+Every function returns a ``matplotlib.figure.Figure``, made without pyplot, so it works without
+a display; save it with ``fig.savefig(path)``. In Jupyter it is drawn inline as a cell's value
+once ``%matplotlib inline`` has run (the notebooks in ``examples/notebooks`` start with it).
 """
 
 from __future__ import annotations
