@@ -230,7 +230,7 @@ def growth_chart(curves: dict, path: Path) -> Path | None:
         ax.grid(True, which="major", lw=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 

@@ -92,6 +92,20 @@ class Mutates(an.Function):
         return (g * 2,)
 
 
+class NudgesInput(an.Function):
+    """y = x that moves its input in place by less than np.isclose would notice."""
+
+    name = "nudges"
+    saves_inputs = "nothing"
+
+    def forward(self, x):
+        x += 1e-12 * (1 + np.abs(x))
+        return x.copy()
+
+    def backward(self, g, y, x):
+        return (g,)
+
+
 class OpaqueCube(Cube):
     """y = x³ whose derivative is computed outside the graph: right to first order, but the
     backward cannot be differentiated."""
@@ -147,6 +161,11 @@ def test_changing_an_input_in_place_is_caught():
         "the forward pass changed input 0 in place: at index () it was 1.0 and is now 2.0"
         in message
     )
+
+
+def test_changing_an_input_by_a_hair_is_caught():
+    message = failure(NudgesInput)
+    assert "the forward pass changed input 0 in place: at index" in message
 
 
 def test_a_backward_that_does_not_record_fails_second_order_only():

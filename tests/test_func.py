@@ -212,3 +212,13 @@ def test_errors_say_what_is_wrong():
         func.grad(lambda t: t.sum())(an.tensor([1, 2]))
     with pytest.raises(ValueError, match="mode must be 'rev' or 'fwd'"):
         func.jacobian(an.exp, an.tensor(1.0), mode="forward")
+
+
+def test_jvp_and_hvp_refuse_a_vector_of_another_shape():
+    # (broadcast, a (2, 1) tangent would give a wrong answer instead)
+    x, v = an.tensor([1.0, 2.0]), an.tensor([[1.0], [0.0]])
+    with pytest.raises(ValueError, match=r"jvp: tangent 0 has shape \(2, 1\), but its argument"):
+        an.func.jvp(lambda t: t * 3, (x,), (v,))
+    with pytest.raises(ValueError, match=r"hvp: vector 0 has shape \(2, 1\)"):
+        an.func.hvp(lambda t: (t**3).sum(), x, v)
+    assert an.func.jvp(lambda t: t * 3, (x,), (an.tensor([1.0, 0.0]),))[1].tolist() == [3.0, 0.0]

@@ -133,6 +133,23 @@ def _vjp(outs: Sequence[Tensor], wrt: Sequence[Tensor], cotangents: Sequence[Any
     return [_zeros(w) if g is None else g for w, g in zip(wrt, grads)]
 
 
+def _inner(op: str, what: str, gs: Sequence[Tensor], vs: Sequence[Any],
+           primals: Sequence[Tensor]) -> Tensor | None:  # fmt: skip
+    """Σᵢ ⟨gᵢ, vᵢ⟩ over the gradients that depend on what is differentiated (None if none
+    does), each vᵢ of its primal's shape: a vector of another shape would broadcast into a
+    wrong answer, so it is an error."""
+    terms = []
+    for i, (g, v, p) in enumerate(zip(gs, vs, primals)):
+        v = as_tensor(v)
+        if v.shape != p.shape:
+            raise ValueError(
+                f"{op}: {what} {i} has shape {v.shape}, but its argument has shape {p.shape}"
+            )
+        if g.requires_grad:
+            terms.append((g * v).sum())
+    return sum(terms[1:], terms[0]) if terms else None
+
+
 def _result(t: Any, record: bool) -> Any:
     """A result as the caller gets it: connected to the graph, or a plain tensor."""
     if isinstance(t, Tensor):
@@ -216,9 +233,9 @@ def jvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
         for u in us:
             u.requires_grad = True
         jt_u = _vjp(outs, args, us, record=True)  # Jᵀu, recorded: linear in u
-        terms = [(g * as_tensor(v)).sum() for g, v in zip(jt_u, tangents) if g.requires_grad]
-        if terms:
-            jv = _vjp([sum(terms[1:], terms[0])], us, [None], record)
+        inner = _inner("jvp", "tangent", jt_u, tangents, args)  # ⟨Jᵀu, v⟩
+        if inner is not None:
+            jv = _vjp([inner], us, [None], record)
         else:  # Jᵀu does not depend on u: J = 0
             jv = [_zeros(o) for o in outs]
     jv = jv[0] if single else tuple(jv)
@@ -331,10 +348,8 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> tuple[Tensor, Any]:
         value = _scalar("hvp", f(*args))
         record = _records([value], args, caller)
         gs = _vjp([value], args, [None], record=True)
-        terms = [(g * as_tensor(u)).sum() for g, u in zip(gs, vs) if g.requires_grad]
-        hv = _vjp([sum(terms[1:], terms[0])], args, [None], record) if terms else (
-            [_zeros(a) for a in args]
-        )  # fmt: skip
+        inner = _inner("hvp", "vector", gs, vs, args)  # ⟨∇f, v⟩
+        hv = [_zeros(a) for a in args] if inner is None else _vjp([inner], args, [None], record)
     hv = tuple(hv) if isinstance(x, tuple) else hv[0]
     return _result(value, record), _result(hv, record)
 

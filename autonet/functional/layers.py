@@ -74,10 +74,7 @@ def layer_norm(
     tensor([[-1.,  1.]])
     """
     x = as_tensor(x)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if x.shape[x.ndim - len(shape) :] != shape:
-        raise ValueError(f"layer_norm: input shape {x.shape} does not end with {shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    axes = normalized_axes("layer_norm", x, normalized_shape)
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)
@@ -87,6 +84,15 @@ def layer_norm(
     if bias is not None:
         y = y + bias
     return y
+
+
+def normalized_axes(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    """The last axes of ``x``, those of ``normalized_shape`` (an error naming ``op`` if ``x``'s
+    shape does not end with it), for the normalizations over the last axes."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(f"{op}: input shape {x.shape} does not end with {shape}")
+    return tuple(range(x.ndim - len(shape), x.ndim))
 
 
 def batch_norm(

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.tensor import Tensor, as_tensor
+from autonet.functional.layers import layer_norm, normalized_axes
 
 __all__ = ["group_norm", "rms_norm"]
 
@@ -39,10 +40,7 @@ def group_norm(
         )
     n, c = x.shape[:2]
     grouped = x.reshape(n, num_groups, -1)  # (N, G, C/G · positions)
-    mean = grouped.mean(axis=-1, keepdims=True)
-    centred = grouped - mean
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    y = (centred / (var + eps).sqrt()).reshape(x.shape)
+    y = layer_norm(grouped, grouped.shape[-1], eps=eps).reshape(x.shape)
     per_channel = (1, c) + (1,) * (x.ndim - 2)  # broadcasts over the positions
     if weight is not None:
         y = y * weight.reshape(per_channel)
@@ -66,10 +64,7 @@ def rms_norm(
     tensor([[ 1., -1.]])
     """
     x = as_tensor(x)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if x.shape[x.ndim - len(shape) :] != shape:
-        raise ValueError(f"rms_norm: input shape {x.shape} does not end with {shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    axes = normalized_axes("rms_norm", x, normalized_shape)
     eps = float(np.finfo(x.dtype).eps) if eps is None else eps
     y = x / ((x * x).mean(axis=axes, keepdims=True) + eps).sqrt()
     return y if weight is None else y * weight

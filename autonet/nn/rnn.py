@@ -93,8 +93,6 @@ class RNNCellBase(Module):
                 f"{type(self).__name__}: expected input of shape (N, {self.input_size}) or "
                 f"({self.input_size},), got {x.shape}"
             )
-        if x.ndim == 2 and hx is not None:  # (what RNN, LSTM and GRU call at every step)
-            return self.step(x, hx)
         batch = x.shape[0] if x.ndim == 2 else None
         hx = self.initial_state(batch, x.dtype) if hx is None else hx
         if batch is not None:

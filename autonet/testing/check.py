@@ -220,8 +220,12 @@ class _Checks:
                 self.backward(outs, "the backward pass")
             for i, was in zip(self.positions, before):
                 now = args[i].numpy()
-                if not np.array_equal(now, was, equal_nan=True):
-                    at = tuple(int(j) for j in np.argwhere(~np.isclose(now, was))[0])
+                if now.shape != was.shape:
+                    self.fail(f"the {stage} pass changed input {i}'s shape from {was.shape} "
+                              f"to {now.shape}")  # fmt: skip
+                changed = (now != was) & ~(np.isnan(now) & np.isnan(was))
+                if changed.any():
+                    at = tuple(int(j) for j in np.argwhere(changed)[0])
                     self.fail(
                         f"the {stage} pass changed input {i} in place: at index {at} it was "
                         f"{was[at].item()!r} and is now {now[at].item()!r}"

@@ -45,6 +45,7 @@ F = an.nn.functional
 __all__ = [
     "OpInfo",
     "Sample",
+    "axis_samples",
     "binary_samples",
     "entry",
     "op_db",

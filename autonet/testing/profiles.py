@@ -26,7 +26,7 @@ QUICK = "autonet-quick"
 THOROUGH = "autonet-thorough"
 _SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
-_BASE = settings.get_profile("default")  # (Hypothesis's own defaults, whatever is loaded now)
+_BASE = settings.get_profile("default")  # (Hypothesis's registered "default" profile)
 settings.register_profile(
     QUICK, _BASE, max_examples=20, deadline=None, derandomize=True,
     suppress_health_check=_SLOW_DATA,

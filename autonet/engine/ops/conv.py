@@ -1,4 +1,4 @@
-"""Sliding windows: the two primitives that convolution and pooling are built from.
+"""Sliding windows: ``unfold`` and ``fold``, the windows of an array as a tensor of their own.
 
 ``unfold`` gathers every kernel-sized window of the last two axes of an array,
 
@@ -11,8 +11,10 @@ Unfolding is linear, and each element of ``x`` is read by every window that cove
 VJP adds each window's gradient back where the window came from: that is ``fold``. Folding is
 linear too, and its VJP reads the windows again: ``unfold``. Each primitive's backward is the
 other one, so both are differentiable any number of times, and so is everything composed from
-them (``conv2d`` is an unfold followed by a matrix product; pooling is an unfold followed by a
-max or a mean).
+them. A convolution is, in the math, an unfold followed by a matrix product, and pooling an
+unfold followed by a max or a mean; ``conv2d`` and the pools have primitives of their own
+(``autonet.engine.ops.convolution``, ``autonet.engine.ops.pooling``) that compute the same
+without holding every window as an array.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ Pair = tuple[int, int]
 def output_size(size: int, kernel: int, stride: int, dilation: int) -> int:
     """The number of windows along one axis: ⌊(size − d·(k − 1) − 1) / s⌋ + 1."""
     return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def values_of(t: Any) -> np.ndarray:
+    """The array of a Tensor (a recorded backward pass hands Tensors), or the array itself."""
+    return t.data if isinstance(t, Tensor) else t
 
 
 class Unfold(Function):

@@ -41,11 +41,11 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.function import Function, apply
-from autonet.engine.tensor import Tensor
+from autonet.engine.ops.conv import Pair, output_size
+from autonet.engine.ops.conv import values_of as _values
 
 __all__: list[str] = []
 
-Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 
@@ -64,7 +64,7 @@ class Layout:
         self.size, self.kernel, self.stride = size, kernel, stride
         self.padding, self.dilation = padding, dilation
         self.out = tuple(
-            (n + sum(p) - d * (k - 1) - 1) // s + 1
+            output_size(n + sum(p), k, s, d)
             for n, k, s, p, d in zip(size, kernel, stride, padding, dilation)
         )
         # the (H, W) of a phase: the padded plane's, divided by the stride (rounded up)
@@ -317,8 +317,3 @@ class Conv2dWeight(_Convolution):
         need_x, need_g = self.needs_input_grad
         return (self.transpose(g, h, x.shape) if need_x else None,
                 self.conv(x, h) if need_g else None)  # fmt: skip
-
-
-def _values(t: Any) -> np.ndarray:
-    """The array of a Tensor (a recorded backward pass hands Tensors), or the array itself."""
-    return t.data if isinstance(t, Tensor) else t

@@ -80,7 +80,7 @@ class Einsum(Function):
         if distinct != term:  # repeated letters: put the gradient on their diagonal
             grad = _on_diagonal(grad, term, distinct, size)
         # NOTE: a letter of size 1 in xₖ and larger elsewhere was broadcast: sum it back
-        return sum_to_shape(grad, shape) if grad.shape != shape else grad
+        return sum_to_shape(grad, shape)
 
 
 def _on_diagonal(grad: Any, term: str, distinct: str, size: dict[str, int]) -> Any:

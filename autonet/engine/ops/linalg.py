@@ -22,10 +22,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autonet.engine.dtypes import get_default_dtype
-from autonet.engine.function import Function, apply
+from autonet.engine.function import Function, apply, broadcast_error
 from autonet.engine.grad_mode import grad_enabled
 from autonet.engine.ops.arithmetic import astype
-from autonet.engine.ops.reduction import Reduction, normalize_axis
+from autonet.engine.ops.reduction import Reduction, normalize_axis, reduced_shape
 from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor, wrap
 
@@ -217,8 +217,8 @@ def solve(a: Any, b: Any) -> Tensor:
         )
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
-    except ValueError as e:
-        raise ValueError(f"solve: batch axes of {a.shape} and {b.shape} do not broadcast") from e
+    except ValueError:
+        raise broadcast_error("solve: batch axes", a.shape[:-2], b.shape[:-2]) from None
     return apply(Solve(), a, b)
 
 
@@ -361,7 +361,7 @@ def _matrix_norm(x: Tensor, ord: Any, rows: int, cols: int, keepdims: bool) -> T
         extreme = pick(axis=then, keepdims=True)
         if keepdims:
             return extreme
-        return extreme.reshape(tuple(n for d, n in enumerate(x.shape) if d not in (rows, cols)))
+        return extreme.reshape(reduced_shape(x.shape, (rows, cols)))
     if ord in _SINGULAR_VALUE_ORDS:
         if x.requires_grad and grad_enabled():
             raise NotImplementedError(

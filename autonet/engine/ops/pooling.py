@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.function import Function, apply
-from autonet.engine.ops.conv import Pair
-from autonet.engine.tensor import Tensor
+from autonet.engine.ops.conv import Pair, output_size
+from autonet.engine.ops.conv import values_of as _values
 
 __all__: list[str] = []
 
@@ -42,7 +42,7 @@ class _Windows(Function):
 
     def out_size(self, size: Any) -> Pair:
         return tuple(
-            (n - d * (k - 1) - 1) // s + 1
+            output_size(n, k, s, d)
             for n, k, s, d in zip(size, self.kernel_size, self.stride, self.dilation)
         )
 
@@ -162,8 +162,3 @@ class WindowMax(_Windows):
             share = wins / wins.sum(axis=(0, 1), dtype=y.dtype)
         spread = WindowSpread(tuple(x.shape[-2:]), self.kernel_size, self.stride, self.dilation)
         return (apply(spread, g, share),)
-
-
-def _values(t: Any) -> np.ndarray:
-    """The array of a Tensor (a recorded backward pass hands Tensors), or the array itself."""
-    return t.data if isinstance(t, Tensor) else t
