@@ -8,6 +8,7 @@ tensor([2., 4.])
 """
 
 from autonet import data, func, functional, io, nn, optim, testing, train, viz
+from autonet.engine import allocator as _allocator
 from autonet.engine.autograd import backward, grad
 from autonet.engine.dtypes import (
     bool_,
@@ -51,6 +52,8 @@ from autonet.io import load, save
 from autonet.viz.anomaly import detect_anomaly
 
 bool = bool_
+
+_allocator.keep_freed_memory()  # training's arrays reuse freed pages (see autonet.engine.allocator)
 
 __version__ = "0.1.0"
 

@@ -25,6 +25,15 @@ import numpy as np
 
 SIDES = ("autonet", "floor", "torch")
 
+# NOTE: after a matrix product OpenBLAS's worker threads keep spinning on the cores for up to
+# 2^28 cycles (OPENBLAS_THREAD_TIMEOUT's default, some 0.1 s) before they sleep, and
+# PyTorch's OpenMP threads spin likewise. A side timed while the other library's threads still
+# spin shares the cores with them: measured on conv2d at 2 threads, PyTorch's step took 10×
+# its time right after a NumPy step. So when the timing passes between PyTorch and a NumPy
+# side (autonet or the floor), it first waits for the other pool to fall asleep, as it would
+# in a program that uses one library.
+SETTLE = 0.15  # seconds
+
 
 class Mismatch(AssertionError):
     """autonet's result differs from the floor's (or PyTorch's) beyond the tolerance."""
@@ -122,17 +131,22 @@ class Bench:
         Each side is first called ``warmup`` times. Then, ``repeats`` times over, every side
         runs ``number`` calls in a row; the side that goes first rotates from one repeat to
         the next, so that a slow spell on the machine hits every side alike. A full garbage
-        collection runs (untimed) before each sample.
+        collection runs (untimed) before each sample; with more than one thread, a pause
+        (``SETTLE``) before a sample that passes between PyTorch and a NumPy side.
         """
         names = list(sides)
         for name in names:
             for _ in range(warmup):
                 sides[name]()
         samples: dict[str, list[float]] = {name: [] for name in names}
+        previous = names[-1]
         for r in range(repeats):
             k = r % len(names)
             for name in names[k:] + names[:k]:
                 fn = sides[name]
+                if self.config.threads > 1 and (name == "torch") != (previous == "torch"):
+                    time.sleep(SETTLE)
+                previous = name
                 gc.collect()
                 t0 = time.perf_counter()
                 for _ in range(number):

@@ -543,6 +543,17 @@ def to_array(data: Any, dtype: Any = None, copy: bool = True) -> np.ndarray:
     return arr
 
 
+def tensors_in(value: Any) -> list[Tensor]:
+    """The tensors in ``value``, in order: itself if it is one, else those inside its tuples
+    and lists (nested, as a module's output or an LSTM's state ``(h, c)``); anything else
+    holds none."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in tensors_in(v)]
+    return []
+
+
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """``data`` as a Tensor: a Tensor is returned as it is (converted if ``dtype`` differs);
     anything else becomes a new leaf tensor.

@@ -78,12 +78,7 @@ def layer_norm(
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)
-    y = centred / (var + eps).sqrt()
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    return _scale_and_shift(centred, var, eps, weight, bias)
 
 
 def normalized_axes(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
@@ -136,16 +131,30 @@ def batch_norm(
                 running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1), alpha=momentum)
                 unbiased = var.detach().reshape(-1) * (n / (n - 1))
                 running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
-        y = centred / (var + eps).sqrt()
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation needs running statistics")
-        y = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+        centred, var = x - running_mean.reshape(shape), running_var.reshape(shape)
+    return _scale_and_shift(
+        centred, var, eps,
+        None if weight is None else weight.reshape(shape),
+        None if bias is None else bias.reshape(shape),
+    )  # fmt: skip
+
+
+def _scale_and_shift(centred: Tensor, var: Tensor, eps: float, weight: Tensor | None,
+                     bias: Tensor | None) -> Tensor:  # fmt: skip
+    """centred / √(var + eps) · weight + bias, the normalizations' last step.
+
+    NOTE: written as centred · (weight / √(var + eps)) + bias: the factor is computed on the
+    small statistics' shape, so the full-size array goes through one product (and its
+    backward through two) instead of a division and a product.
+    """
+    scale = (var + eps) ** -0.5
     if weight is not None:
-        y = y * weight.reshape(shape)
-    if bias is not None:
-        y = y + bias.reshape(shape)
-    return y
+        scale = scale * weight
+    y = centred * scale
+    return y if bias is None else y + bias
 
 
 def one_hot(labels: Any, num_classes: int = -1) -> Tensor:

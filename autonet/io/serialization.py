@@ -207,6 +207,32 @@ def _join(name: str, key: str | int) -> str:
     return f"{name}.{key}" if name else str(key)
 
 
+def check_save_target(
+    target: str | os.PathLike, op: str = "save"
+) -> tuple[str, os.stat_result | None]:
+    """Where a save to ``target`` writes (a symbolic link followed), and what is there now
+    (None: nothing); or the error the save would meet: its folder is missing, or the path is
+    a directory or another file that is not a regular one (``op`` names the caller)."""
+    real = os.path.realpath(target)
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"{op}: no such directory", folder)
+    try:
+        existing: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        if stat.S_ISDIR(existing.st_mode):
+            raise IsADirectoryError(errno.EISDIR, f"{op}: the path is a directory", str(target))
+        raise FileExistsError(
+            errno.EEXIST,
+            f"{op}: the path is {_kind_of_file(existing.st_mode)}, not a regular file; "
+            "refusing to replace it",
+            str(target),
+        )
+    return real, existing
+
+
 def _write_atomically(target: str, data: bytes) -> None:
     """Write ``data`` to a new file beside ``target``, fsync it, and rename it onto ``target``.
     On any failure the new file is removed and ``target`` is untouched.
@@ -215,23 +241,8 @@ def _write_atomically(target: str, data: bytes) -> None:
     that is replaced keeps its permissions (a private checkpoint stays private) and, where
     the system allows, its owner. Anything at ``target`` that is not a regular file (a
     directory, a device, a pipe) is refused, never replaced."""
-    real = os.path.realpath(target)
+    real, existing = check_save_target(target)
     folder = os.path.dirname(real)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(errno.ENOENT, "save: no such directory", folder)
-    try:
-        existing: os.stat_result | None = os.stat(real)
-    except FileNotFoundError:
-        existing = None
-    if existing is not None and not stat.S_ISREG(existing.st_mode):
-        if stat.S_ISDIR(existing.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "save: the path is a directory", target)
-        raise FileExistsError(
-            errno.EEXIST,
-            f"save: the path is {_kind_of_file(existing.st_mode)}, not a regular file; "
-            "refusing to replace it",
-            target,
-        )
     temporary = os.path.join(folder, f".{os.path.basename(real)}.{secrets.token_hex(6)}.tmp")
     # NOTE: os.open with mode 0o666 lets the umask decide the permissions of a new file, as
     # for open(); tempfile.mkstemp would make the saved file readable by its owner only.

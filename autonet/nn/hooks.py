@@ -31,7 +31,7 @@ from autonet.engine.function import Function
 from autonet.engine.grad_mode import no_grad
 from autonet.engine.hooks import RemovableHandle, run_grad_hooks
 from autonet.engine.ops import concatenate
-from autonet.engine.tensor import Tensor
+from autonet.engine.tensor import Tensor, tensors_in
 
 # Hooks called for every module (register_module_forward_pre_hook and friends).
 global_forward_pre_hooks: dict[int, Callable[..., Any]] = {}
@@ -87,15 +87,6 @@ def _gathered(tensors: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
     return joined, parts
 
 
-def _tensors_in(value: Any) -> list[Tensor]:
-    """The tensors in an output: a tensor, or tuples and lists of them (nested)."""
-    if isinstance(value, Tensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors_in(v)]
-    return []
-
-
 def _replaced(value: Any, new: dict[int, Tensor]) -> Any:
     """``value`` with each tensor ``t`` replaced by ``new[id(t)]`` (structure kept)."""
     if isinstance(value, Tensor):
@@ -129,7 +120,7 @@ class BackwardHookCall:
         return tuple(new)
 
     def outputs(self, out: Any) -> Any:
-        tensors = _tensors_in(out)
+        tensors = tensors_in(out)
         self.output_slots = [i for i, t in enumerate(tensors) if t.requires_grad]
         self.n_outputs = len(tensors)
         chosen = [tensors[i] for i in self.output_slots]

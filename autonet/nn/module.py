@@ -8,6 +8,7 @@ saved under dotted names (``state_dict()``: ``"layers.0.weight"``), as in PyTorc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -523,3 +524,16 @@ class Module:
     def num_parameters(self, trainable_only: bool = False) -> int:
         """How many numbers the model learns."""
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+@contextmanager
+def modes_kept(model: Any) -> Iterator[None]:
+    """Within: change training modes freely; on leaving, the model and each of its sub-modules
+    get back their own mode (a frozen BatchNorm may stay in evaluation mode in a model that
+    trains, which ``model.train(mode)`` would undo). Anything but a Module: nothing to keep."""
+    modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            object.__setattr__(module, "training", training)  # this module alone

@@ -29,7 +29,7 @@ from autonet.engine.grad_mode import enable_grad
 from autonet.engine.tensor import Tensor
 from autonet.engine.versions import owner
 from autonet.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
-from autonet.nn.module import Module
+from autonet.nn.module import Module, modes_kept
 
 __all__ = ["MAPPED", "ExportError", "export"]
 
@@ -195,7 +195,6 @@ def _record(model: Any, args: tuple[Any, ...], tensor_at: list[int],
         run.inputs.append(leaf)
         call[i] = leaf
     names = {id(m): n for n, m in model.named_modules()} if isinstance(model, Module) else {}
-    modes = [(m, m.training) for m in model.modules()] if isinstance(model, Module) else []
     open_calls: list[str] = []
     thread = threading.get_ident()
 
@@ -213,18 +212,16 @@ def _record(model: Any, args: tuple[Any, ...], tensor_at: list[int],
             run.paths.append(open_calls[-1] if open_calls else "")
             run.shapes[id(node)] = (out.data.shape, out.data.dtype)
 
-    for m, _ in modes:
-        m.training = False
     handles = [watch_recording(recorded), register_module_forward_pre_hook(before),
                register_module_forward_hook(after)]  # fmt: skip
     try:
-        with enable_grad():
+        with modes_kept(model), enable_grad():
+            if isinstance(model, Module):
+                model.eval()
             result = model(*call)
     finally:
         for handle in handles:
             handle.remove()
-        for m, mode in modes:
-            m.training = mode
     run.outputs = _flat(result)
     return run
 

@@ -7,14 +7,15 @@ Subclass :class:`Callback` and override what you need; each method gets the
 
 from __future__ import annotations
 
-import errno
 import math
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autonet.io.serialization import check_save_target
 from autonet.train.history import lower_is_better
 
 if TYPE_CHECKING:
@@ -129,18 +130,10 @@ class ModelCheckpoint(_Monitor):
 
 
 def _check_writable(path: Path, op: str) -> None:
-    """Raise the error a save to ``path`` would meet: its folder is missing or cannot be
-    written to (tried with an empty file, removed at once), or the path is a directory or
-    another file that is not a regular one."""
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"{op}: no such directory", str(folder))
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, f"{op}: the path is a directory", str(path))
-    if path.exists() and not path.is_file():
-        raise FileExistsError(
-            errno.EEXIST, f"{op}: the path exists and is not a regular file", str(path)
-        )
+    """Raise the error a save to ``path`` would meet: that of :func:`check_save_target`, or
+    its folder cannot be written to (tried with an empty file, removed at once)."""
+    real, _ = check_save_target(path, op)
+    folder = os.path.dirname(real)
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass

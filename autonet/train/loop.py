@@ -21,7 +21,7 @@ from autonet.engine.grad_mode import no_grad
 from autonet.engine.ops import concatenate
 from autonet.engine.tensor import Tensor, as_tensor
 from autonet.nn import loss as losses
-from autonet.nn.module import Module
+from autonet.nn.module import Module, modes_kept
 from autonet.optim import Adam, Optimizer
 from autonet.optim.lr_scheduler import ReduceLROnPlateau
 from autonet.train.callbacks import Callback
@@ -125,47 +125,46 @@ def fit(
     history = History()
     state = TrainingState(model, optimizer, history, on_nan=on_nan)
     progress = Progress(should_show(verbose), epochs, len(train_loader))
-    modes = _modes(model)
-    try:
-        for cb in callbacks:
-            cb.on_train_begin(state)
-        for epoch in range(epochs):
-            state.epoch = epoch
-            model.train()
-            progress.start_epoch(epoch)
-            logs = _train_epoch(state, train_loader, loss_fn, named_metrics, progress)
-            if val_loader is not None:
-                scores = evaluate(model, val_loader, loss_fn, metrics)
-                logs.update({f"val_{k}": v for k, v in scores.items()})
-            logs["lr"] = float(optimizer.param_groups[0]["lr"])
-            progress.end_epoch(logs)
-            state.logs = logs
-            history.append(logs)
-            if scheduler is not None:
-                if isinstance(scheduler, ReduceLROnPlateau):
-                    scheduler.step(logs.get("val_loss", logs["loss"]))
-                else:
-                    scheduler.step()
+    with modes_kept(model):
+        try:
             for cb in callbacks:
-                cb.on_epoch_end(state)
-            if state.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end(state)
-    except KeyboardInterrupt:
-        # NOTE: Ctrl-C is how a user ends a long fit: the model stays usable (the callbacks
-        # end as after a last epoch: EarlyStopping may put back its best weights) and the
-        # history so far is returned.
-        finished = f"{history.epochs} finished epoch" + ("" if history.epochs == 1 else "s")
-        progress.message(
-            f"fit: interrupted (Ctrl-C) in epoch {state.epoch + 1}/{epochs}; returning the "
-            f"history of the {finished}"
-        )
-        for cb in callbacks:
-            cb.on_train_end(state)
-    finally:
-        progress.close()
-        _restore_modes(modes)
+                cb.on_train_begin(state)
+            for epoch in range(epochs):
+                state.epoch = epoch
+                model.train()
+                progress.start_epoch(epoch)
+                logs = _train_epoch(state, train_loader, loss_fn, named_metrics, progress)
+                if val_loader is not None:
+                    scores = evaluate(model, val_loader, loss_fn, metrics)
+                    logs.update({f"val_{k}": v for k, v in scores.items()})
+                logs["lr"] = float(optimizer.param_groups[0]["lr"])
+                progress.end_epoch(logs)
+                state.logs = logs
+                history.append(logs)
+                if scheduler is not None:
+                    if isinstance(scheduler, ReduceLROnPlateau):
+                        scheduler.step(logs.get("val_loss", logs["loss"]))
+                    else:
+                        scheduler.step()
+                for cb in callbacks:
+                    cb.on_epoch_end(state)
+                if state.stop_training:
+                    break
+            for cb in callbacks:
+                cb.on_train_end(state)
+        except KeyboardInterrupt:
+            # NOTE: Ctrl-C is how a user ends a long fit: the model stays usable (the callbacks
+            # end as after a last epoch: EarlyStopping may put back its best weights) and the
+            # history so far is returned.
+            finished = f"{history.epochs} finished epoch" + ("" if history.epochs == 1 else "s")
+            progress.message(
+                f"fit: interrupted (Ctrl-C) in epoch {state.epoch + 1}/{epochs}; returning the "
+                f"history of the {finished}"
+            )
+            for cb in callbacks:
+                cb.on_train_end(state)
+        finally:
+            progress.close()
     return history
 
 
@@ -235,21 +234,17 @@ def evaluate(
     _check_not_empty("evaluate", "data", loader)
     sums = dict.fromkeys(([] if loss_fn is None else ["loss"]) + [n for n, _ in named_metrics], 0.0)
     seen = 0
-    modes = _modes(model)
-    model.eval()
-    try:
-        with no_grad():
-            for batch in loader:
-                *inputs, target = _split(batch)
-                out = model(*inputs)
-                n = len(target)
-                seen += n
-                if loss_fn is not None:
-                    sums["loss"] += loss_fn(out, target).item() * n
-                for name, fn in named_metrics:
-                    sums[name] += fn(out, target) * n
-    finally:
-        _restore_modes(modes)
+    with modes_kept(model), no_grad():
+        model.eval()
+        for batch in loader:
+            *inputs, target = _split(batch)
+            out = model(*inputs)
+            n = len(target)
+            seen += n
+            if loss_fn is not None:
+                sums["loss"] += loss_fn(out, target).item() * n
+            for name, fn in named_metrics:
+                sums[name] += fn(out, target) * n
     if not seen:  # NOTE: a mean over nothing is no score; 0.0 would read as a perfect loss
         raise ValueError("evaluate: the data gave no samples")
     return {k: v / seen for k, v in sums.items()}
@@ -264,26 +259,11 @@ def predict(model: Module, x: Any, batch_size: int | None = None) -> Tensor:
     (5, 2)
     """
     x = as_tensor(x)
-    modes = _modes(model)
-    model.eval()
-    try:
-        with no_grad():
-            if batch_size is None or len(x) <= batch_size:
-                return model(x)
-            return concatenate([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    finally:
-        _restore_modes(modes)
-
-
-def _modes(model: Module) -> list[tuple[Module, bool]]:
-    """The training mode of the model and of each sub-module (a frozen BatchNorm may stay in
-    evaluation mode in a model that trains), for :func:`_restore_modes`."""
-    return [(m, m.training) for m in model.modules()]
-
-
-def _restore_modes(modes: list[tuple[Module, bool]]) -> None:
-    for module, training in modes:
-        module.training = training  # (this module alone: train() would set its children too)
+    with modes_kept(model), no_grad():
+        model.eval()
+        if batch_size is None or len(x) <= batch_size:
+            return model(x)
+        return concatenate([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def _loss_function(loss: Any) -> Callable[[Tensor, Tensor], Tensor]:

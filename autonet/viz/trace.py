@@ -39,7 +39,7 @@ import numpy as np
 from autonet.engine.function import Function, watch_recording
 from autonet.engine.grad_mode import grad_enabled
 from autonet.engine.hooks import watch_composites
-from autonet.engine.tensor import Tensor
+from autonet.engine.tensor import Tensor, tensors_in
 from autonet.engine.versions import owner
 from autonet.nn.hooks import register_module_forward_hook, register_module_forward_pre_hook
 
@@ -278,7 +278,7 @@ class trace:
             for a in args:
                 if isinstance(a, Tensor) and a.grad_fn is None and id(a) not in self.names:
                     self.names[id(a)] = "input"
-        edges = tuple(a.grad_fn or a for a in _tensors(args))
+        edges = tuple(a.grad_fn or a for a in tensors_in(args))
         self._open.append((module, self._module_names.get(id(module), ""), edges))
         return changed
 
@@ -290,7 +290,7 @@ class trace:
     def _close(self, out: Any) -> None:
         module, name, edges = self._open.pop()
         # a call that returns several tensors (an LSTM cell's (h, c)) is noted by its first
-        first = next(iter(_tensors((out,))), None)
+        first = next(iter(tensors_in(out)), None)
         node = first.grad_fn if first is not None else None
         # NOTE: a call that returns an input unchanged (Dropout in evaluation, Identity) did
         # nothing to draw: it is not noted, so no box claims the operation before it
@@ -349,18 +349,6 @@ def name_of(t: Tensor, names: dict[int, str]) -> str | None:
     """The name a trace gave ``t``, or to the memory it is a view of (a buffer's)."""
     found = names.get(id(t))
     return found if found is not None else names.get(_block(t))
-
-
-def _tensors(values: tuple[Any, ...]) -> list[Tensor]:
-    """The tensors among ``values``, and inside the tuples and lists among them (a state
-    ``(h, c)``), in order."""
-    found: list[Tensor] = []
-    for v in values:
-        if isinstance(v, Tensor):
-            found.append(v)
-        elif isinstance(v, (tuple, list)):
-            found.extend(_tensors(tuple(v)))
-    return found
 
 
 def _recordable(a: Any) -> Any:
