@@ -7,6 +7,7 @@ size-0/size-1 axes, are tested for every operation from autonet.testing.op_db
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -66,6 +67,18 @@ def test_sigmoid_keeps_precision_in_the_tails():
     y = an.sigmoid(x).numpy()
     assert y[0] == pytest.approx(1 / (1 + math.exp(30)), rel=1e-6)
     assert 1 - y[1] < 1e-7
+
+
+def test_float32_sigmoid_is_within_float32_resolution_and_quiet_beyond():
+    x = np.linspace(-87, 87, 3001, dtype=np.float32)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    got = an.sigmoid(an.tensor(x)).numpy()
+    assert got.dtype == np.float32
+    assert np.abs(got / exact - 1).max() < 3e-7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e⁻ˣ overflows here: no warning reaches the user
+        far = an.sigmoid(an.tensor([-1e4, -200.0, 200.0, 1e4])).numpy()
+    assert far.tolist() == [0.0, 0.0, 1.0, 1.0]
 
 
 def test_float32_erf_is_within_float32_resolution():

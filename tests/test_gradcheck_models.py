@@ -108,8 +108,12 @@ def test_named_tensors_and_inputs_together():
     x = an.tensor([1.0, -0.5], requires_grad=True)
     assert gradcheck(lambda x: (w @ x).tanh(), (x,), wrt={"w": w})
     assert gradcheck(lambda x: (w @ x).sin(), (x,), wrt="all")
-    with pytest.raises(GradcheckError, match=r"the gradient of w\[0, 1\] is 0.0 by the engine"):
+    with pytest.raises(
+        GradcheckError, match=r"the gradient of w\[0, 1\] is 0.0 by the engine"
+    ) as e:
         gradcheck(lambda x: WrongAt01.apply(w) + x.sum(), (x,), wrt={"w": w})
+    # the two values are fields of the error too, for code that acts on them
+    assert e.value.engine == 0.0 and e.value.numeric == pytest.approx(1.0)
 
 
 def test_a_nan_gradient_is_a_failure_even_beside_a_right_one():
@@ -125,5 +129,6 @@ def test_a_nan_gradient_is_a_failure_even_beside_a_right_one():
             return g, g * np.nan
 
     a, b = an.tensor([1.0, 2.0], requires_grad=True), an.tensor([3.0, 4.0], requires_grad=True)
-    with pytest.raises(GradcheckError, match=r"input 1 .* is nan by the engine"):
+    with pytest.raises(GradcheckError, match=r"input 1 .* is nan by the engine") as e:
         gradcheck(HalfNaN.apply, (a, b))
+    assert np.isnan(e.value.engine) and repr(e.value.numeric) in str(e.value)

@@ -133,7 +133,7 @@ class TensorMethods:
     def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
         """PyTorch's ``scatter_add``: a copy of ``x`` with each ``src[i][j]`` added at ``[index[i][j]][j]`` (for ``dim=0``); repeated positions add up. The gradient with respect to ``x`` is g; with respect to ``src``, g gathered at ``index``. (``autonet.engine.ops.gather.scatter_add``)"""
     def sigmoid(self) -> Tensor:
-        """The logistic function 1/(1 + e⁻ˣ), stable for large |x|. (``autonet.engine.ops.elementwise.sigmoid``)"""
+        """The logistic function 1/(1 + e⁻ˣ), without overflow warnings for large |x|. (``autonet.engine.ops.elementwise.sigmoid``)"""
     def sign(self) -> Tensor:
         """-1, 0 or 1 by the sign of each element; its derivative is 0 wherever it exists, so the result has no gradient. (``autonet.engine.ops.compare.sign``)"""
     def sin(self) -> Tensor:

@@ -48,7 +48,22 @@ def _activation(activation: str | Callable[[Tensor], Tensor]) -> Callable[[Tenso
     return activation
 
 
-class TransformerEncoderLayer(Module):
+class _Sublayers(Module):
+    """What the encoder and decoder layers share: attention and the feed-forward network,
+    each followed by its dropout (the layers' residual connections and norms are their own)."""
+
+    def _attention(self, attention: MultiheadAttention, dropout: Dropout, x: Tensor,
+                   source: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:  # fmt: skip
+        """``dropout(attention(x, source, source))``: x's positions attend to ``source``'s."""
+        out = attention(x, source, source, attn_mask=mask, key_padding_mask=padding,
+                        need_weights=False, is_causal=is_causal)[0]  # fmt: skip
+        return dropout(out)
+
+    def _feed_forward(self, x: Tensor, dropout: Dropout) -> Tensor:
+        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_Sublayers):
     """Self-attention and a feed-forward network (``linear2(dropout(activation(linear1(x))))``),
     each with a residual connection, dropout and layer normalization; post-norm by default,
     pre-norm with ``norm_first=True`` (see the module docstring).
@@ -86,25 +101,22 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> Tensor:  # fmt: skip
+        masks = (src_mask, src_key_padding_mask, is_causal)
+
+        def attend(x: Tensor) -> Tensor:
+            return self._attention(self.self_attn, self.dropout1, x, x, *masks)
+
         x = src
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._feed_forward(self.norm2(x))
+            x = x + attend(self.norm1(x))
+            x = x + self._feed_forward(self.norm2(x), self.dropout2)
         else:
-            x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._feed_forward(x))
+            x = self.norm1(x + attend(x))
+            x = self.norm2(x + self._feed_forward(x, self.dropout2))
         return x
 
-    def _self_attention(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
-                             need_weights=False, is_causal=is_causal)[0]  # fmt: skip
-        return self.dropout1(out)
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_Sublayers):
     """Self-attention over the target, attention from the target to the encoder's output
     (``memory``), and a feed-forward network, each with a residual connection, dropout and
     layer normalization (``norm1``, ``norm2``, ``norm3``); post-norm by default, pre-norm with
@@ -143,32 +155,25 @@ class TransformerDecoderLayer(Module):
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
                 tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:  # fmt: skip
-        x = tgt
         masks = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         memory_masks = (memory_mask, memory_key_padding_mask, memory_is_causal)
+
+        def attend(x: Tensor) -> Tensor:
+            return self._attention(self.self_attn, self.dropout1, x, x, *masks)
+
+        def recall(x: Tensor) -> Tensor:  # attention to the encoder's output
+            return self._attention(self.multihead_attn, self.dropout2, x, memory, *memory_masks)
+
+        x = tgt
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), *masks)
-            x = x + self._memory_attention(self.norm2(x), memory, *memory_masks)
-            x = x + self._feed_forward(self.norm3(x))
+            x = x + attend(self.norm1(x))
+            x = x + recall(self.norm2(x))
+            x = x + self._feed_forward(self.norm3(x), self.dropout3)
         else:
-            x = self.norm1(x + self._self_attention(x, *masks))
-            x = self.norm2(x + self._memory_attention(x, memory, *memory_masks))
-            x = self.norm3(x + self._feed_forward(x))
+            x = self.norm1(x + attend(x))
+            x = self.norm2(x + recall(x))
+            x = self.norm3(x + self._feed_forward(x, self.dropout3))
         return x
-
-    def _self_attention(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
-                             need_weights=False, is_causal=is_causal)[0]  # fmt: skip
-        return self.dropout1(out)
-
-    def _memory_attention(self, x: Tensor, memory: Tensor, mask: Any, padding: Any,
-                          is_causal: bool) -> Tensor:  # fmt: skip
-        out = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
-                                  need_weights=False, is_causal=is_causal)[0]  # fmt: skip
-        return self.dropout2(out)
-
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
 class TransformerEncoder(Module):

@@ -33,7 +33,15 @@ from autonet.engine.tensor import Tensor, wrap
 
 
 class GradcheckError(AssertionError):
-    """The engine's gradient disagrees with finite differences."""
+    """The engine's gradient disagrees with finite differences: ``engine`` and ``numeric``
+    are the two values where they disagree most (an element, or the gradient along a random
+    direction in fast mode), as the message says."""
+
+    def __init__(self, message: str, engine: float | None = None,
+                 numeric: float | None = None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.engine = engine
+        self.numeric = numeric
 
 
 class Checked(NamedTuple):
@@ -111,21 +119,22 @@ def gradcheck(
                 numeric = _central_differences(weighted, args, c.tensor, eps)
                 found = _worst_element(c, analytic, numeric, atol, rtol)
                 if direction is not None and (found is None or found[0] <= 0):
-                    found = (1.0, f"{direction} (each element alone is within tolerance)")
+                    text, a, n = direction
+                    found = (1.0, f"{text} (each element alone is within tolerance)", a, n)
                 if found is not None and (worst is None or found[0] > worst[0]):
                     worst = found
     if worst is None or worst[0] <= 0:
         return True
-    message = f"gradcheck: the gradient of {worst[1]}"
+    _, text, a, n = worst
     if raise_exception:
-        raise GradcheckError(message)
+        raise GradcheckError(f"gradcheck: the gradient of {text}", engine=a, numeric=n)
     return False
 
 
 def _worst_element(c: Checked, analytic: np.ndarray, numeric: np.ndarray, atol: float,
-                   rtol: float) -> tuple[float, str] | None:  # fmt: skip
+                   rtol: float) -> tuple[float, str, float, float] | None:  # fmt: skip
     """The element that misses its tolerance by most (NaN on one side only counts as
-    infinitely far), with its description."""
+    infinitely far): by how much, its description, and its two values."""
     if not numeric.size:
         return None
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
@@ -135,17 +144,22 @@ def _worst_element(c: Checked, analytic: np.ndarray, numeric: np.ndarray, atol: 
     a, n = float(analytic[at]), float(numeric[at])
     tol = atol + rtol * abs(n)
     index = tuple(int(j) for j in at)
-    return float(excess[at]), (
-        f"{c.element(index)} is {a!r} by the engine but {n!r} by finite differences "
-        f"(difference {abs(a - n):.3g} > tolerance {tol:.3g})"
+    return (
+        float(excess[at]),
+        (
+            f"{c.element(index)} is {a!r} by the engine but {n!r} by finite differences "
+            f"(difference {abs(a - n):.3g} > tolerance {tol:.3g})"
+        ),
+        a,
+        n,
     )
 
 
 def _along_a_direction(f: Callable[..., Tensor], args: list[Any], c: Checked,
                        analytic: np.ndarray, eps: float, atol: float, rtol: float,
-                       rng: np.random.Generator) -> str | None:  # fmt: skip
+                       rng: np.random.Generator) -> tuple[str, float, float] | None:  # fmt: skip
     """``None`` when ⟨engine gradient, v⟩ agrees with (f(x + εv) - f(x - εv))/2ε for a random
-    unit direction v; else a description of the disagreement."""
+    unit direction v; else a description of the disagreement and the two values."""
     v = rng.standard_normal(c.tensor.shape)
     v /= np.linalg.norm(v)
     data = c.tensor.data
@@ -161,7 +175,7 @@ def _along_a_direction(f: Callable[..., Tensor], args: list[Any], c: Checked,
     a = float(np.sum(analytic * v))
     if abs(a - numeric) <= atol + rtol * abs(numeric):
         return None
-    return f"{c.name} along a random direction is {a!r} by the engine but {numeric!r}"
+    return f"{c.name} along a random direction is {a!r} by the engine but {numeric!r}", a, numeric
 
 
 def gradgradcheck(

@@ -50,9 +50,7 @@ def along_axis(op: str, index: Any, axis: int, shape: tuple[int, ...]) -> tuple[
            [1]]), array([[1],
            [0]]))
     """
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
-    if index.dtype.kind not in "iu":
-        raise IndexError(f"{op}: the index must hold integers, not {index.dtype}")
+    index = index_array(op, index)
     if index.ndim != len(shape):
         raise ValueError(
             f"{op}: the index has {index.ndim} dimensions but the tensor has {len(shape)} "
@@ -65,6 +63,14 @@ def along_axis(op: str, index: Any, axis: int, shape: tuple[int, ...]) -> tuple[
         else:
             picks.append(np.arange(n).reshape([n if i == d else 1 for i in range(len(shape))]))
     return tuple(picks)
+
+
+def index_array(op: str, index: Any) -> np.ndarray:
+    """An index (a tensor, an array or nested lists) as an array of integers, or an error."""
+    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise IndexError(f"{op}: the index must hold integers, not {index.dtype}")
+    return index
 
 
 @operation("take_along_dim", numpy=np.take_along_axis)
@@ -103,7 +109,7 @@ def gather(x: Any, dim: int, index: Any) -> Tensor:
     """
     x = as_tensor(x)
     (axis,) = normalize_axis("gather", dim, x.ndim)
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index_array("gather", index)
     _fits("gather", index, axis, x.shape, "the tensor")
     return _pick("gather", x, along_axis("gather", index, axis, index.shape), axis)
 
@@ -120,7 +126,7 @@ def scatter_add(x: Any, dim: int, index: Any, src: Any) -> Tensor:
     """
     x, src = as_tensor(x), as_tensor(src)
     (axis,) = normalize_axis("scatter_add", dim, x.ndim)
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index_array("scatter_add", index)
     _fits("scatter_add", index, axis, x.shape, "the tensor")
     _fits("scatter_add", index, None, src.shape, "src")
     if src.shape != index.shape:  # only the part of src that index covers is added

@@ -55,6 +55,19 @@ def normalize_axis(op: str, axis: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(sorted(out))
 
 
+def one_axis(op: str, x: Any, axis: Any, dim: Any = None) -> tuple[Any, int]:
+    """The tensor an operation along one axis works on, and that axis: as NumPy's scans and
+    sorts do, the flattened tensor when ``axis`` is None, and a 0-d tensor as one of a single
+    element (where only axis 0 or -1 is valid). ``dim`` is PyTorch's name for ``axis``."""
+    axis = dim if dim is not None else axis
+    if axis is None or x.ndim == 0:
+        if axis is not None:
+            normalize_axis(op, axis, 0)  # (only 0 and -1 are valid)
+        return x.reshape(-1), 0
+    (a,) = normalize_axis(op, axis, x.ndim)
+    return x, a
+
+
 def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
     """``shape`` with the reduced axes set to 1."""
     if axes is None:

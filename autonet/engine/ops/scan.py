@@ -15,7 +15,7 @@ import numpy as np
 from autonet.engine.function import Function, apply
 from autonet.engine.ops.arithmetic import astype
 from autonet.engine.ops.elementwise import Where
-from autonet.engine.ops.reduction import normalize_axis
+from autonet.engine.ops.reduction import one_axis
 from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor, wrap
 
@@ -83,23 +83,11 @@ class CumProd(Function):
         return (gx.swapaxes(self.axis, last),)
 
 
-def _scan_axis(op: str, x: Tensor, axis: Any, dim: Any) -> tuple[Tensor, int]:
-    """The tensor to scan and its axis: NumPy scans the flattened tensor when ``axis`` is
-    None, and a 0-d tensor as one of a single element."""
-    axis = dim if dim is not None else axis
-    if axis is None or x.ndim == 0:
-        if axis is not None:
-            normalize_axis(op, axis, 0)  # (only 0 and -1 are valid)
-        return x.reshape(-1), 0
-    (a,) = normalize_axis(op, axis, x.ndim)
-    return x, a
-
-
 def _scan(op: str, kind: type[Function], x: Any, axis: Any, dtype: Any, dim: Any) -> Tensor:
     x = as_tensor(x)
     if dtype is not None:  # (an integer tensor has no gradient to keep: its values converted)
         x = astype(x, dtype) if x.dtype.kind == "f" else wrap(x.data.astype(dtype))
-    flat, a = _scan_axis(op, x, axis, dim)
+    flat, a = one_axis(op, x, axis, dim)
     y = apply(kind(a), flat)
     return y.reshape(()) if x.ndim == 0 and (axis is not None or dim is not None) else y
 

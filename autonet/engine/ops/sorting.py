@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine.ops.gather import take_along_axis
-from autonet.engine.ops.reduction import ValuesAndIndices, normalize_axis
+from autonet.engine.ops.reduction import ValuesAndIndices, one_axis
 from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor, as_tensor, wrap
 
@@ -30,17 +30,6 @@ def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     n = a.shape[axis]
     reversed_order = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
     return np.ascontiguousarray(np.flip(n - 1 - reversed_order, axis))
-
-
-def _sort_axis(op: str, x: Tensor, axis: Any, dim: Any) -> tuple[Tensor, int]:
-    axis = dim if dim is not None else axis
-    if axis is None:
-        return x.reshape(-1), 0
-    if x.ndim == 0:
-        normalize_axis(op, axis, 0)
-        return x.reshape(1), 0
-    (a,) = normalize_axis(op, axis, x.ndim)
-    return x, a
 
 
 def _no_order(op: str, order: Any) -> None:
@@ -69,7 +58,7 @@ def argsort(
     """
     _no_order("argsort", order)
     x = as_tensor(x)
-    flat, a = _sort_axis("argsort", x, axis, dim)
+    flat, a = one_axis("argsort", x, axis, dim)
     result = _order(flat.data, a, descending)
     if x.ndim == 0 and (axis is not None or dim is not None):
         result = result.reshape(())
@@ -103,7 +92,7 @@ def sort(
     """
     _no_order("sort", order)
     x = as_tensor(x)
-    flat, a = _sort_axis("sort", x, axis, dim)
+    flat, a = one_axis("sort", x, axis, dim)
     indices = _order(flat.data, a, descending)
     values = take_along_axis(flat, indices, a)
     if x.ndim == 0 and (axis is not None or dim is not None):
@@ -127,7 +116,7 @@ def topk(
     (tensor([5., 5.]), tensor([1, 3]))
     """
     x = as_tensor(x)
-    flat, a = _sort_axis("topk", x, dim, None)
+    flat, a = one_axis("topk", x, dim, None)
     n = flat.shape[a]
     if not 0 <= k <= n:
         raise ValueError(f"topk: k = {k} is out of range for dim {dim} of size {n}")
