@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autonet.engine import versions
-from autonet.engine.function import Function, sum_to_shape
+from autonet.engine.function import Function, Scattered, sum_to_shape
 from autonet.engine.grad_mode import reset_grad_mode, set_grad_mode
 from autonet.engine.hooks import hooks_of_leaf, leaf_hooks, run_grad_hooks, run_tensor_hooks
 from autonet.engine.tensor import Tensor, wrap
@@ -216,6 +216,10 @@ def _reverse_pass(
             for p, gi, need, x in zip(node.parents, input_grads, node.needs_input_grad, inputs):
                 if not need or gi is None:
                     continue
+                if type(gi) is Scattered:  # zero but at an index: added in place
+                    if _add_scattered(gi, p, x, grads, owned):
+                        push(heap, (-p.seq, p))
+                    continue
                 if create_graph and not isinstance(gi, Tensor):
                     gi = wrap(np.asarray(gi))
                 # x is None where the gradient has its input's shape and dtype already
@@ -245,6 +249,22 @@ def _reverse_pass(
         reset_grad_mode(mode)
     grads.update(captured)
     return grads, owned
+
+
+def _add_scattered(gi: Scattered, p: Any, x: Any, grads: dict[Any, Any], owned: set[Any]) -> bool:
+    """Add a gradient that is zero but at an index into ``p``'s: into the array this pass
+    made for it (in place), or into a fresh one. True when it is ``p``'s first gradient and
+    ``p`` a node to queue."""
+    prev = grads.get(p)
+    if prev is None:
+        grads[p] = gi.dense(getattr(x, "dtype", None))
+        owned.add(p)  # made here: later gradients may be added to it in place
+        return isinstance(p, Function)
+    if p not in owned or type(prev) is not np.ndarray:  # someone else may hold it: a copy
+        grads[p] = prev = np.array(prev)
+        owned.add(p)
+    gi.add_into(prev)
+    return False
 
 
 def _fitted(g: Any, x: Any) -> Any:
@@ -316,6 +336,8 @@ def _before_backward(node: Function, g: Any, create_graph: bool, wanted: dict[An
 def _post_hooks(node: Function, grads: Any, inputs: Any, g: Any, create_graph: bool) -> Any:
     """A node's hooks after its backward: they see each input's gradient in its input's shape,
     and may replace them."""
+    grads = [gi.dense(getattr(x, "dtype", None)) if type(gi) is Scattered else gi
+             for gi, x in zip(grads, inputs)]  # fmt: skip
     fitted = [
         None if not need or gi is None else gi if x is None else _fitted(gi, x)
         for gi, x, need in zip(grads, inputs, node.needs_input_grad)

@@ -52,6 +52,11 @@ arrays and, when grad mode is on and an input requires grad, calls :meth:`Functi
 which makes the primitive a node: its parents, what it keeps, its place in time. Broadcasting
 is handled once, in the backward pass: each gradient is summed back to its input's shape
 (:func:`sum_to_shape`), so a ``backward`` may return gradients in the broadcast shape.
+
+A gradient that is zero but for a part of its input (indexing's: ``g`` where the elements
+were picked) may be returned as a :class:`Scattered`: the pass adds that part into the
+input's gradient where it gathers it, instead of making an array of zeros of the input's
+size for each part.
 """
 
 from __future__ import annotations
@@ -575,6 +580,45 @@ def stand_in(x: ndarray) -> ndarray:
         fill = np.nan if x.dtype.kind in "fc" else 0
         s = _stand_ins[key] = np.broadcast_to(np.array(fill, x.dtype), x.shape)
     return s
+
+
+# ---- a gradient that is zero but at an index ----------------------------------------------
+
+
+class Scattered:
+    """The gradient ``zeros(shape)`` with ``values`` added at ``index``, not yet made: what
+    indexing's backward returns in a plain backward pass (``once``: no position is picked
+    twice, as with ints, slices or one boolean mask; else repeated positions add up).
+
+    Cutting a tensor into L slices (the time steps of a sequence, the four gates of an LSTM)
+    gives each slice a gradient of the tensor's whole size; made one by one and summed, they
+    cost L arrays of that size. The reverse pass instead makes one (:meth:`dense`, for the
+    first) and adds the others into it in place (:meth:`add_into`).
+    """
+
+    __slots__ = ("index", "once", "shape", "values")
+
+    def __init__(self, values: ndarray, index: Any, shape: tuple[int, ...], once: bool) -> None:
+        self.values = values
+        self.index = index
+        self.shape = shape
+        self.once = once
+
+    def dense(self, dtype: Any = None) -> ndarray:
+        """The gradient as an array (of ``dtype``, else the values' dtype)."""
+        out = np.zeros(self.shape, dtype=dtype or self.values.dtype)
+        if self.once:
+            out[self.index] = self.values  # onto zeros: writing is adding
+        else:
+            np.add.at(out, self.index, self.values)
+        return out
+
+    def add_into(self, out: ndarray) -> None:
+        """``out[index] += values``, in place."""
+        if self.once:
+            out[self.index] += self.values
+        else:
+            np.add.at(out, self.index, self.values)
 
 
 # ---- broadcasting, in one place ---------------------------------------------------------

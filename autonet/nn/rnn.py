@@ -20,7 +20,6 @@ from typing import Any
 from autonet import functional as F
 from autonet.engine import ops
 from autonet.engine.factories import empty, zeros
-from autonet.engine.grad_mode import grad_enabled
 from autonet.engine.tensor import Tensor, as_tensor
 from autonet.nn import init
 from autonet.nn.module import Module
@@ -348,22 +347,16 @@ class RNNBase(Module):
 def time_steps(x: Tensor, axis: int) -> list[Tensor]:
     """The slices of ``x`` along ``axis``, in order (the time steps of a sequence).
 
-    NOTE: the gradient of a slice is an array of ``x``'s whole shape, zero but for the slice,
-    so taking the L steps of ``x`` one by one would cost L arrays of that size in backward
-    (work that grows as L²). Cutting ``x`` into blocks of about √L steps first, and then each
-    block into steps, costs about 2√L whole sizes instead. Without a gradient to compute, the
-    steps are plain slices.
+    NOTE: the gradient of each slice is zero but for the slice; the backward pass adds the
+    slices' gradients into one array of x's size (see autonet.engine.function.Scattered), so
+    a sequence of L steps costs one such array, not L.
 
     >>> import autonet as an
     >>> [t.tolist() for t in time_steps(an.arange(6.0).reshape(3, 2), 0)]
     [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
     """
-    length = x.shape[axis]
     before = (slice(None),) * axis
-    if not (x.requires_grad and grad_enabled()) or length <= 4:
-        return [x[before + (t,)] for t in range(length)]
-    blocks = ops.split(x, math.isqrt(length - 1) + 1, axis=axis)
-    return [block[before + (t,)] for block in blocks for t in range(block.shape[axis])]
+    return [x[before + (t,)] for t in range(x.shape[axis])]
 
 
 class RNN(RNNBase):

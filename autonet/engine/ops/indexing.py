@@ -3,7 +3,8 @@
 Reading ``y = x[index]`` picks elements; its gradient puts ``g`` back where they came from and
 zeros elsewhere. An element picked twice (``x[[0, 0]]``) receives both gradients: that
 scatter-add is itself a primitive, :class:`IndexAdd`, whose own gradient is indexing again, so
-second derivatives go through indexing too.
+second derivatives go through indexing too. (In a plain backward pass, ``g`` is added in place
+into the gradient the pass gathers for ``x``: see :class:`~autonet.engine.function.Scattered`.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from autonet.engine.function import Function, apply
+from autonet.engine.function import Function, Scattered, apply
 from autonet.engine.registry import operation
 from autonet.engine.tensor import Tensor
 
@@ -69,7 +70,10 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, g, y, x):
-        return (IndexAdd.apply(g, shape=x.shape, index=self.index),)
+        if isinstance(g, Tensor):  # a recorded backward: the primitive, differentiable again
+            return (IndexAdd.apply(g, shape=x.shape, index=self.index),)
+        # NOTE: not yet an array of x's size: the pass adds it into x's gradient in place
+        return (Scattered(g, self.index, x.shape, _never_repeats(self.index)),)
 
 
 class IndexAdd(Function):
@@ -88,12 +92,7 @@ class IndexAdd(Function):
         return f"index_add[{_show(self.index)}]"
 
     def forward(self, x):
-        out = np.zeros(self.shape, dtype=x.dtype)
-        if _never_repeats(self.index):
-            out[self.index] = x
-        else:
-            np.add.at(out, self.index, x)
-        return out
+        return Scattered(x, self.index, self.shape, _never_repeats(self.index)).dense()
 
     def backward(self, g, y, x):
         return (g[self.index],)
