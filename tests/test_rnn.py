@@ -257,3 +257,19 @@ def test_the_drawing_shows_one_box_per_time_step_folded():
     steps = an.viz.draw_graph(loss, model=model, depth=2, show_data=False)
     assert boxes(steps) == ["LSTMCell(3, 4) ×7", "LSTMCell(4, 4) ×7"]
     assert "144 parameters" in steps.source  # the cell's own, not 7 times them
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_a_cell_given_its_input_product_steps_as_from_the_input(kind):
+    # how the sequence modules run: W_ih x + b_ih for every step at once, then the cell
+    cell = getattr(an.nn, kind)(3, 4)
+    x, h = an.randn(2, 3), an.randn(2, 4)
+    state = (h, an.randn(2, 4)) if kind == "LSTMCell" else h
+    product = an.nn.functional.linear(x, cell.weight_ih, cell.bias_ih)
+    direct, projected = cell(x, state), cell(product, state, projected=True)
+    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (direct, projected))):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    with pytest.raises(
+        ValueError, match=rf"{kind}: expected input of shape \(N, {cell.gates * 4}\)"
+    ):
+        cell(x, state, projected=True)

@@ -81,23 +81,28 @@ class RNNCellBase(Module):
             setattr(cell, name, value)
         return cell
 
-    def step(self, x: Tensor, state: State) -> State:
-        """The cell's function of a batch of inputs (N, input_size) and the state before."""
+    def step(self, x: Tensor, state: State, projected: bool = False) -> State:
+        """The cell's function of a batch of inputs (N, input_size) and the state before
+        (``projected``: x is already W_ih x + b_ih, see :mod:`autonet.nn.functional.rnn`)."""
         raise NotImplementedError
 
-    def forward(self, input: Any, hx: State | None = None) -> State:
+    def forward(self, input: Any, hx: State | None = None, *, projected: bool = False) -> State:
+        """The next state. With ``projected=True`` the input is already ``weight_ih``'s
+        product with it plus ``bias_ih`` (N, gates·hidden_size): how RNN, LSTM and GRU run a
+        sequence, one product for all its steps."""
         x = as_tensor(input)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+        size = self.gates * self.hidden_size if projected else self.input_size
+        if x.ndim not in (1, 2) or x.shape[-1] != size:
             raise ValueError(
-                f"{type(self).__name__}: expected input of shape (N, {self.input_size}) or "
-                f"({self.input_size},), got {x.shape}"
+                f"{type(self).__name__}: expected input of shape (N, {size}) or ({size},), "
+                f"got {x.shape}"
             )
         batch = x.shape[0] if x.ndim == 2 else None
         hx = self.initial_state(batch, x.dtype) if hx is None else hx
         if batch is not None:
-            return self.step(x, hx)
-        out = self.step(x.unsqueeze(0), _map_state(hx, lambda t: as_tensor(t).unsqueeze(0)))
-        return _map_state(out, lambda t: t.squeeze(0))
+            return self.step(x, hx, projected)
+        state = _map_state(hx, lambda t: as_tensor(t).unsqueeze(0))
+        return _map_state(self.step(x.unsqueeze(0), state, projected), lambda t: t.squeeze(0))
 
     def initial_state(self, batch: int | None, dtype: Any) -> State:
         """Zeros: the state a sequence starts from unless one is given."""
@@ -131,9 +136,10 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
 
-    def step(self, x: Tensor, state: Tensor) -> Tensor:
+    def step(self, x: Tensor, state: Tensor, projected: bool = False) -> Tensor:
         cell = F.rnn_tanh_cell if self.nonlinearity == "tanh" else F.rnn_relu_cell
-        return cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                    projected=projected)  # fmt: skip
 
 
 class LSTMCell(RNNCellBase):
@@ -150,8 +156,10 @@ class LSTMCell(RNNCellBase):
 
     gates = 4
 
-    def step(self, x: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-        return F.lstm_cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+    def step(self, x: Tensor, state: tuple[Tensor, Tensor],
+             projected: bool = False) -> tuple[Tensor, Tensor]:  # fmt: skip
+        return F.lstm_cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                           projected=projected)  # fmt: skip
 
     def initial_state(self, batch: int | None, dtype: Any) -> tuple[Tensor, Tensor]:
         h = super().initial_state(batch, dtype)
@@ -171,8 +179,9 @@ class GRUCell(RNNCellBase):
 
     gates = 3
 
-    def step(self, x: Tensor, state: Tensor) -> Tensor:
-        return F.gru_cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+    def step(self, x: Tensor, state: Tensor, projected: bool = False) -> Tensor:
+        return F.gru_cell(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                          projected=projected)  # fmt: skip
 
 
 def reset_uniform(module: Module, hidden_size: int) -> None:
@@ -289,24 +298,26 @@ class RNNBase(Module):
             states = [cell.initial_state(batch, x.dtype) for cell in cells]
         else:
             states = self.initial_states(hx, batch, batched)  # one per layer and direction
-        steps = time_steps(x, time_axis)  # L tensors (N, features)
         finals = []
         for layer in range(self.num_layers):
             runs = []
             for direction in range(self.directions):
                 cell = cells[layer * self.directions + direction]
                 state = states[layer * self.directions + direction]
+                # NOTE: W_ih x_t + b_ih does not depend on the state: one product for all steps
+                products = time_steps(ops.linear(x, cell.weight_ih, cell.bias_ih), time_axis)
                 outputs: list[Tensor] = [None] * length  # type: ignore[list-item]
                 for t in range(length) if direction == 0 else reversed(range(length)):
-                    state = cell(steps[t], state)
+                    state = cell(products[t], state, projected=True)
                     outputs[t] = state[0] if isinstance(state, tuple) else state  # h
                 runs.append(outputs)
                 finals.append(state)
-            # (N, D·hidden) at each step: the next layer's input
+            # (N, D·hidden) at each step, stacked: the output, and the next layer's input
             steps = runs[0] if len(runs) == 1 else [ops.cat(hs, axis=-1) for hs in zip(*runs)]
+            x = ops.stack(steps, axis=time_axis)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                steps = [F.dropout(s, self.dropout) for s in steps]
-        output = ops.stack(steps, axis=time_axis)
+                x = F.dropout(x, self.dropout)
+        output = x
         final = self.final_state(finals)
         if not batched:
             output = output.squeeze(1)
