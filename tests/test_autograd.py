@@ -229,3 +229,40 @@ def test_backward_releases_saved_arrays():
     node = y.grad_fn
     z.backward()
     assert node.inputs is None and node.out is None
+
+
+def test_branches_that_rejoin_after_chains_of_different_lengths():
+    # the pass takes a lone waiting node without its heap: a node must still wait for every
+    # gradient, also one arriving from a longer branch recorded later
+    x = an.tensor([0.3, -0.7], requires_grad=True)
+    short = x.tanh()
+    long = x
+    for _ in range(5):
+        long = long * 1.1 + 0.1
+    (short * long).sum().backward()
+    v = x.numpy().astype(np.float64)
+    t, lv = np.tanh(v), v.copy()
+    for _ in range(5):
+        lv = lv * 1.1 + 0.1
+    expected = (1 - t * t) * lv + t * 1.1**5
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_a_number_operand_gives_what_numpy_gives(dtype):
+    # numbers become 0-d arrays of the tensor's dtype, made once; the values, signs of zero,
+    # infinities and overflows must be NumPy's own with the number
+    a = np.array([1.5, -2.25, 0.0, 3e4], dtype)
+    numbers = [1.01, -0.0, 0.0, 0, 3, -1, 1e6, 2**70, float("inf"), float("nan")]
+    with np.errstate(all="ignore"):
+        for c in numbers + numbers:  # (twice: made, then looked up)
+            x = an.tensor(a, dtype=dtype)
+            for got, want in [
+                (x * c, a * c),
+                (c - x, c - a),
+                (x / c, a / c),
+                (an.maximum(x, c), np.maximum(a, c)),
+            ]:
+                assert got.dtype == want.dtype, (c, got.dtype)
+                np.testing.assert_array_equal(got.numpy(), want)
+                np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(want))

@@ -175,17 +175,22 @@ def _reverse_pass(
     # NOTE: nodes are visited from the most recently recorded down (largest ``seq`` first).
     # Whatever used a node's output was recorded after it, so by the time a node comes off
     # the heap every gradient meant for it has arrived: a topological order without a
-    # separate walk to count each node's uses.
+    # separate walk to count each node's uses. While only one node waits (along a chain of
+    # operations, the commonest case) it is kept in ``following`` instead: the one next.
     heap = [(-k.seq, k) for k in grads if isinstance(k, Function)]
     heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
+    following = None
     captured: dict[Any, Any] = {}
     watched = wanted is not None
     last_change = versions.last_change
     mode = set_grad_mode(create_graph)  # records only to differentiate the pass itself
     try:
-        while heap:
-            node = pop(heap)[1]
+        while following is not None or heap:
+            if following is None:
+                node = pop(heap)[1]
+            else:
+                node, following = following, None
             g = grads.pop(node)
             hooks = node.hooks
             if hooks is not None or watched:  # hooks, or an.grad wants this node's gradient
@@ -218,6 +223,9 @@ def _reverse_pass(
                     continue
                 if type(gi) is Scattered:  # zero but at an index: added in place
                     if _add_scattered(gi, p, x, grads, owned):
+                        if following is not None:
+                            push(heap, (-following.seq, following))
+                            following = None
                         push(heap, (-p.seq, p))
                     continue
                 if create_graph and not isinstance(gi, Tensor):
@@ -228,8 +236,14 @@ def _reverse_pass(
                 prev = grads.get(p)
                 if prev is None:
                     grads[p] = gi
-                    if isinstance(p, Function):
-                        push(heap, (-p.seq, p))  # its first gradient: queue it
+                    if isinstance(p, Function):  # its first gradient: queue it
+                        if following is None and not heap:
+                            following = p
+                        else:
+                            if following is not None:
+                                push(heap, (-following.seq, following))
+                                following = None
+                            push(heap, (-p.seq, p))
                     elif (
                         gi is not g
                         and type(gi) is ndarray

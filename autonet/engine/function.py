@@ -401,22 +401,27 @@ def apply(fn: Function, x: Any, y: Any = NO_INPUT, *more: Any) -> Any:
                 return view
         return wrap(out)
     # -- two inputs: two tensors of one dtype, or a float tensor and a Python number (which
-    # keeps the tensor's dtype), in either order
+    # keeps the tensor's dtype: it becomes a 0-d array of that dtype, see constant), in either
+    # order
     kx, ky = type(x), type(y)
     if more:
         return _apply_general(fn, (x, y, *more))
     if kx is Tensor or isinstance(x, Tensor):
         a = x.data
         if ky is float or ky is int:
-            if a.dtype.kind != "f":
-                return _apply_general(fn, (x, y))
-            b, form = y, _FIRST
+            b, form = _constants.get((y, a.dtype)), _FIRST  # (found: a's dtype is floating)
+            if b is None:
+                if a.dtype.kind != "f":
+                    return _apply_general(fn, (x, y))
+                b = constant(y, a.dtype)
         elif (ky is Tensor or isinstance(y, Tensor)) and y.data.dtype is a.dtype:
             b, form = y.data, _BOTH
         else:
             return _apply_general(fn, (x, y))
     elif (kx is float or kx is int) and isinstance(y, Tensor) and y.data.dtype.kind == "f":
-        a, b, form = x, y.data, _SECOND
+        a, b, form = _constants.get((x, y.data.dtype)), y.data, _SECOND
+        if a is None:
+            a = constant(x, b.dtype)
     else:
         return _apply_general(fn, (x, y))
     try:
@@ -449,6 +454,37 @@ def apply(fn: Function, x: Any, y: Any = NO_INPUT, *more: Any) -> Any:
 
 
 _FIRST, _SECOND, _BOTH = "a tensor and a number", "a number and a tensor", "two tensors"
+_constants: dict[tuple[Any, np.dtype], Any] = {}
+
+
+def constant(value: float, dtype: np.dtype) -> Any:
+    """A Python number as the operand of a floating tensor of ``dtype``: a 0-d array of that
+    dtype, made once per value and dtype and then looked up.
+
+    NOTE: NumPy converts a Python number on every call, which costs as much as the
+    arithmetic on a small array (``x * 1.01`` on a (1,) float32 array: 0.6 µs, against 0.3 µs
+    with the 0-d array; the result is the same, as NumPy casts the number to the array's
+    dtype either way). Zero stays a number (0.0 and -0.0 are equal keys but differ in sign),
+    and so do NaN (never equal to itself) and numbers the dtype cannot hold (1e6 in float16),
+    which NumPy handles as it does today.
+
+    >>> constant(1.5, np.dtype(np.float32))
+    array(1.5, dtype=float32)
+    >>> constant(-0.0, np.dtype(np.float32))
+    -0.0
+    """
+    if not value or value != value:
+        return value
+    try:
+        with np.errstate(over="raise"):
+            c = np.array(value, dtype)
+    except (OverflowError, FloatingPointError):
+        return value
+    if len(_constants) >= 1024:  # many values seen (a schedule's learning rates): start again
+        _constants.clear()
+    c.flags.writeable = False  # (shared by every node that keeps it)
+    _constants[(value, dtype)] = c
+    return c
 
 
 def _kept_as(code: int, x: ndarray, out: ndarray) -> Any:

@@ -252,15 +252,16 @@ class detect_anomaly:
         kept = node.inputs if node.inputs is not None else (None,) * len(node.parents)
         for parent, x in zip(node.parents, kept):
             seen = self._noted.get(parent) if isinstance(parent, Function) else None
+            # (a Python number reaches the node as a 0-d array of the tensor's dtype)
+            is_number = parent is None and (isinstance(x, (int, float)) or np.ndim(x) == 0)
             if isinstance(parent, Tensor):
                 shape = tuple(parent.shape)
-            elif isinstance(x, np.ndarray):
+            elif isinstance(x, np.ndarray) and not is_number:
                 shape = tuple(x.shape)
             else:
                 shape = seen.shape if seen is not None else None
             shapes.append(shape)
-            is_number = parent is None and isinstance(x, (int, float))
-            texts.append(f"the number {x!r}" if is_number else "?" if shape is None else str(shape))
+            texts.append(f"the number {x}" if is_number else "?" if shape is None else str(shape))
         if len(texts) == 1:
             return shapes, f"its input had shape {texts[0]}"
         listed = ", ".join(texts[:-1]) + " and " + texts[-1] if texts else "none"
