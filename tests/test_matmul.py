@@ -89,3 +89,22 @@ def test_linear_shape_errors():
         an.nn.functional.linear(an.zeros(2, 3), an.zeros(5, 4))
     with pytest.raises(ValueError, match=r"linear: bias of shape \(4,\) does not fit weight"):
         an.nn.functional.linear(an.zeros(2, 4), an.zeros(5, 4), an.zeros(4))
+
+
+@pytest.mark.parametrize("lead", [(2, 3), (4, 1, 3), (0, 3), (3, 0, 2)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed view"])
+def test_a_matrix_applied_over_batch_axes_is_one_folded_product(lead, layout):
+    # (..., k) @ (k, m) is computed as (rows, k) @ (k, m): the same values as NumPy's
+    # matmul, also for a non-contiguous operand and size-0 axes, and the same gradients
+    from autonet.engine.ops.arithmetic import folded_product
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((*lead, 5))
+    if layout == "transposed view":
+        a = np.ascontiguousarray(np.swapaxes(a, 0, -2)).swapaxes(0, -2)
+    b = rng.standard_normal((5, 4))
+    np.testing.assert_allclose(folded_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    x = an.tensor(a, requires_grad=True)
+    w = an.tensor(b, requires_grad=True)
+    assert gradcheck(lambda x, w: x @ w, (x, w))
+    assert gradcheck(lambda x, w: an.nn.functional.linear(x, w.T), (x, w))

@@ -44,6 +44,15 @@ def test_gradcheck_accepts_a_right_gradient():
     assert gradcheck(lambda x, w: (x @ w).tanh(), (x, w))
 
 
+def test_gradcheck_perturbs_a_tensor_laid_out_transposed():
+    # the finite differences change x where it is: a flat copy of a transposed array would
+    # leave x as it was and give a numeric gradient of 0
+    x = an.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    x.data = x.data.T  # (3, 2), not contiguous
+    assert not x.data.flags.c_contiguous
+    assert an.testing.gradcheck(lambda x: (x * x * x).sum(), (x,))
+
+
 def test_gradcheck_names_the_input_the_element_and_both_values():
     x = an.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(GradcheckError) as info:

@@ -310,15 +310,15 @@ def _same_randomness() -> Iterator[Callable[[], None]]:
 def _central_differences(
     f: Callable[..., Tensor], args: list[Any], x: Tensor, eps: float
 ) -> np.ndarray:
-    numeric = np.zeros_like(x.data)
-    flat = x.data.reshape(-1)  # a view: changing it changes x
-    out = numeric.reshape(-1)
-    for j in range(flat.size):
-        original = flat[j]
-        flat[j] = original + eps
+    numeric = np.zeros(x.shape, x.data.dtype)
+    data = x.data  # NOTE: changed element by element where it is, whatever its layout (a
+    # flat reshape of a transposed array is a copy, whose changes x would never see)
+    for at in np.ndindex(*x.shape):
+        original = data[at]
+        data[at] = original + eps
         plus = f(*args).item()
-        flat[j] = original - eps
+        data[at] = original - eps
         minus = f(*args).item()
-        flat[j] = original
-        out[j] = (plus - minus) / (2 * eps)
+        data[at] = original
+        numeric[at] = (plus - minus) / (2 * eps)
     return numeric
