@@ -38,8 +38,9 @@ and a declaration of what ``backward`` reads, so that a node keeps nothing more
 
 An input whose values are not kept reaches ``backward`` as a *stand-in* (:func:`stand_in`: an
 array of its shape and dtype that holds no memory) where its shape is needed, else as
-``None`` (:func:`keep_code` says which). Constants (Python numbers, arrays that are not
-tensors) are kept as they are.
+``None`` (:func:`keep_code` says which). Constants (arrays that are not tensors, Python
+numbers) are kept as the primitive computed with them: a number beside a floating tensor as a
+0-d array of its dtype (:func:`constant`).
 
 ``backward`` is written only with operators, methods and NumPy functions that arrays and
 Tensors share (``+``, ``@``, ``.sum(axis, keepdims=True)``, ``.reshape``, ``np.exp``,
