@@ -189,8 +189,7 @@ def growth_text(curves: dict | None) -> list[str]:
         op = curves["op"]
         last = {side: values[-1] for side, values in op["values"].items()}
         fastest = min(last, key=last.get)
-        times = ", ".join(f"{SIDE_NAMES[s]} {t:,.0f}" if t >= 100 else f"{SIDE_NAMES[s]} {t:.3g}"
-                          for s, t in last.items())  # fmt: skip
+        times = ", ".join(f"{SIDE_NAMES[s]} {number(t)}" for s, t in last.items())
         largest = (
             f" At {op['points'][-1]:,} elements {SIDE_NAMES[fastest]} is the fastest in this run "
             f"(µs per operation: {times})."
@@ -273,8 +272,8 @@ def write(
     """Write the charts and RESULTS.md next to this file; return the paths written. The
     growth chart is drawn when the ``growth`` workload ran."""
     drawn = chart(rows, CHART)
-    grown = growth_chart(curves["growth"], GROWTH) if curves and "growth" in curves else None
     growth = curves.get("growth") if curves else None
+    grown = growth_chart(growth, GROWTH) if growth else None
     text = markdown(rows, facts, command, profiles, drawn, grown, growth)
     RESULTS.write_text(text, encoding="utf-8")
     return [RESULTS] + [p for p in (drawn, grown) if p]

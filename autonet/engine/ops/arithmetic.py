@@ -239,10 +239,12 @@ class Linear(Function):
 
     def backward(self, g, y, x, w, b=None):
         need = self.needs_input_grad
-        gx = (folded_product(g, w) if g.ndim > 2 else g @ w) if need[0] else None
         g2 = g  # (rows, out): the leading axes of g folded into rows
         if g.ndim != 2:
             g2 = g.reshape(math.prod(g.shape[:-1]), g.shape[-1])  # NOTE: not -1 (size 0)
+        gx = None
+        if need[0]:  # one product over the rows, then x's leading axes again
+            gx = g @ w if g.ndim < 3 else (g2 @ w).reshape(tuple(g.shape[:-1]) + (w.shape[-1],))
         gw = g2.T @ x.reshape(g2.shape[0], x.shape[-1]) if need[1] else None  # (out, in)
         if len(need) == 2:  # no bias
             return gx, gw
